@@ -1,0 +1,28 @@
+# Two commands matter (see README): `make demo` and `make test`.
+# Both install what they need first (Debian's ngspice + a .venv), once.
+PY := .venv/bin/python
+STAMP := .venv/.bruno_hil-installed
+
+.PHONY: install demo test test-slow lint bench
+
+$(STAMP): pyproject.toml constraints.txt scripts/install.sh
+	bash scripts/install.sh
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	.venv/bin/bruno-hil characterize fecap --out runs/demo/fecap
+	.venv/bin/bruno-hil characterize rram --out runs/demo/rram
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2 -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -n 2 -m slow
+
+lint: $(STAMP)
+	.venv/bin/ruff check bruno_hil tests benchmarks
+	.venv/bin/ruff format --check bruno_hil tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/runner_bench.py

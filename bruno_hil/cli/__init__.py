@@ -1,0 +1,49 @@
+"""The ``bruno-hil`` command line: ``characterize``, ``calibrate``, ``train``, ``emulate``.
+
+Each subcommand lives in its own module and registers itself on :data:`app`. Every
+subcommand takes ``--json`` and then prints one JSON object of its results as the last
+thing on stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from bruno_hil.errors import BrunoHilError
+
+app = typer.Typer(
+    name="bruno-hil",
+    help="Hardware-in-the-loop training of FeCap/RRAM neuromorphic circuits (ngspice + BRUNO).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_subcommands() -> None:
+    # Imported for their side effect of adding commands to ``app``.
+    from bruno_hil.cli import characterize  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: user errors become one clear line and exit status 2."""
+    _register_subcommands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except BrunoHilError as err:
+        print(f"bruno-hil: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except typer.Exit as ex:
+        sys.exit(ex.exit_code)
+    except typer.Abort:
+        print("bruno-hil: aborted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as err:  # click usage errors carry their own formatting
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        raise

@@ -1,0 +1,39 @@
+"""Helpers shared by the subcommands: the final JSON object and run folders."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    return value
+
+
+def print_json(result: dict[str, Any]) -> None:
+    """Print one JSON object (non-finite floats become null) as the last line of stdout."""
+    print(json.dumps(_jsonable(result), sort_keys=False), flush=True)
+
+
+def ensure_out_dir(out: Path | None) -> Path | None:
+    """Create the output folder if one was asked for."""
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -1,0 +1,271 @@
+"""Device parameter sets, in SI units, shared by every layer of bruno_hil.
+
+One dataclass per device. The torch surrogate, the ngspice compact models, the
+characterization testbenches and the calibration fits all read the *same* fields, so a
+parameter file written by ``calibrate`` means the same thing everywhere.
+
+Every field declares its unit and its physically sensible range in its metadata; values
+outside the range are rejected with an error that names the field (and the source of the
+value, e.g. ``--param`` or a file). Units are in the field names: ``area_m2``,
+``e_a_V_per_m``. The one deliberate non-SI unit is the RRAM activation energy, stated in
+electron-volts in its name (``e_a_eV``), as every paper quotes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from bruno_hil.errors import BrunoHilError
+
+EPS0_F_PER_M = 8.8541878128e-12
+"""Vacuum permittivity [F/m]."""
+K_B_EV_PER_K = 8.617333262e-5
+"""Boltzmann constant [eV/K]."""
+
+P = TypeVar("P", bound="DeviceParams")
+
+
+class ParameterError(BrunoHilError, ValueError):
+    """A device parameter is unknown, malformed or outside its physical range."""
+
+
+def _p(default: float, unit: str, low: float, high: float, doc: str, log: bool = False) -> Any:
+    """Declare a numeric parameter with its unit, its physical range and whether it is
+    best fitted on a log scale (it spans decades)."""
+    return field(
+        default=default,
+        metadata={"unit": unit, "range": (low, high), "log": log, "doc": doc},
+    )
+
+
+@dataclass(frozen=True)
+class DeviceParams:
+    """Base class: range-checked, overridable, serialisable parameter sets."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            low, high = f.metadata["range"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ParameterError(
+                    f"{type(self).__name__}.{f.name}: expected a number in {f.metadata['unit']},"
+                    f" got {value!r}"
+                )
+            if not math.isfinite(value) or not (low <= value <= high):
+                raise ParameterError(
+                    f"{type(self).__name__}.{f.name} = {value!r} {f.metadata['unit']} is outside"
+                    f" its physical range [{low:g}, {high:g}] {f.metadata['unit']}"
+                )
+        self._check_consistency()
+
+    def _check_consistency(self) -> None:
+        """Cross-field checks; subclasses override."""
+
+    # -- introspection -------------------------------------------------------------------
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def spec(cls, name: str) -> Mapping[str, Any]:
+        """Unit, range, log flag and description of one field."""
+        for f in dataclasses.fields(cls):
+            if f.name == name:
+                return f.metadata
+        raise ParameterError(cls._unknown(name))
+
+    @classmethod
+    def _unknown(cls, name: str) -> str:
+        return f"unknown {cls.__name__} parameter {name!r}; known: {', '.join(cls.names())}"
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    # -- construction from user input ----------------------------------------------------
+    def replace(self: P, source: str = "override", **values: float) -> P:
+        """A copy with some fields changed; ``source`` names where the values came from
+        (shown in errors)."""
+        for name in values:
+            if name not in self.names():
+                raise ParameterError(f"{source}: {self._unknown(name)}")
+        try:
+            return dataclasses.replace(self, **{k: float(v) for k, v in values.items()})
+        except ParameterError as err:
+            raise ParameterError(f"{source}: {err}") from None
+        except (TypeError, ValueError) as err:
+            raise ParameterError(f"{source}: {err}") from None
+
+    def with_overrides(self: P, overrides: Iterable[str]) -> P:
+        """Apply ``name=value`` strings (the CLI's ``--param``)."""
+        return self.replace(source="--param", **parse_overrides(overrides))
+
+    @classmethod
+    def from_file(cls: type[P], path: str | Path) -> P:
+        """Load from a YAML or JSON file: either a flat mapping of field to value, or a
+        mapping with this class's name as a key (as ``calibrate`` writes them)."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as err:
+            raise ParameterError(f"{path}: cannot read device parameters: {err}") from None
+        if isinstance(data, Mapping) and cls.__name__ in data:
+            data = data[cls.__name__]
+        if not isinstance(data, Mapping):
+            raise ParameterError(f"{path}: expected a mapping of parameter names to values")
+        values: dict[str, float] = {}
+        for key, value in data.items():
+            try:
+                values[str(key)] = float(value)
+            except (TypeError, ValueError):
+                raise ParameterError(
+                    f"{path}: field {key!r}: expected a number, got {value!r}"
+                ) from None
+        return cls().replace(source=str(path), **values)
+
+
+def parse_overrides(overrides: Iterable[str]) -> dict[str, float]:
+    """Parse ``name=value`` strings; the value is a plain float (``2.5``, ``1e-12``)."""
+    out: dict[str, float] = {}
+    for item in overrides:
+        name, sep, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name or not text:
+            raise ParameterError(f"--param {item!r}: expected name=value, e.g. p_s_C_per_m2=0.2")
+        try:
+            out[name] = float(text)
+        except ValueError:
+            raise ParameterError(
+                f"--param {item!r}: {text!r} is not a number (SI units, e.g. 25e-12)"
+            ) from None
+    return out
+
+
+@dataclass(frozen=True)
+class FeCapParams(DeviceParams):
+    """Ferroelectric capacitor (HZO + interlayer) and the FeLIF neuron built on it.
+
+    Equations (Gibertini et al., ISCAS 2024, as used by BRUNO):
+
+    * ``E = (V*eps_int - P*t_int/eps0) / (t_hzo*eps_int + t_int*eps_hzo)``
+    * ``dP/dt = (sign(E)*P_s - P) / tau(E)``, ``tau = tau_0*exp((E_a/(|E|+soft_E))**alpha)``
+    * ``C_tot*dV/dt = I_in - I_leak - A*dP/dt``
+    * ``I_leak = sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc)`` (the reference code's form)
+    * spike when ``V > v_thr_V``; reset ``V <- v_reset_V``, ``P <- -P_s``.
+    """
+
+    area_m2: float = _p(25e-12, "m^2", 1e-16, 1e-6, "capacitor area A", log=True)
+    t_hzo_m: float = _p(10e-9, "m", 1e-9, 100e-9, "ferroelectric (HZO) thickness")
+    t_int_m: float = _p(1.375e-9, "m", 0.0, 20e-9, "interlayer thickness")
+    eps_hzo: float = _p(25.2, "1", 1.0, 100.0, "relative permittivity of HZO")
+    eps_int: float = _p(33.0, "1", 1.0, 100.0, "relative permittivity of the interlayer")
+    e_a_V_per_m: float = _p(12.7e8, "V/m", 1e7, 1e11, "Merz activation field E_a", log=True)
+    p_s_C_per_m2: float = _p(0.22, "C/m^2", 0.005, 1.0, "saturation polarization P_s")
+    tau_0_s: float = _p(1e-13, "s", 1e-18, 1e-6, "Merz attempt time tau_0", log=True)
+    alpha: float = _p(1.3, "1", 0.3, 5.0, "Merz exponent")
+    i_0_A_per_m2: float = _p(1e-4, "A/m^2", 0.0, 1e4, "leakage current density I_0")
+    v_t_V: float = _p(0.32, "V", 0.01, 5.0, "leakage voltage scale V_t")
+    c_par_F: float = _p(15e-15, "F", 0.0, 1e-9, "parasitic capacitance of the membrane node")
+    i_dsc_A: float = _p(10e-12, "A", 0.0, 1e-6, "constant discharge current I_dsc")
+    v_thr_V: float = _p(2.5, "V", 0.05, 10.0, "spike threshold")
+    v_reset_V: float = _p(-1.5, "V", -10.0, 0.0, "reset voltage")
+    soft_e_V_per_m: float = _p(5e-6, "V/m", 0.0, 1e6, "softening of |E| in tau(E)")
+    v_clip_V: float = _p(5.0, "V", 0.1, 20.0, "membrane clipping bound |V| <= v_clip_V")
+
+    def _check_consistency(self) -> None:
+        if not self.v_reset_V < self.v_thr_V <= self.v_clip_V:
+            raise ParameterError(
+                f"FeCapParams: need v_reset_V < v_thr_V <= v_clip_V, got {self.v_reset_V} V,"
+                f" {self.v_thr_V} V, {self.v_clip_V} V"
+            )
+
+    @property
+    def c_fe_F(self) -> float:
+        """Linear (dielectric) capacitance of the HZO layer [F]: eps0*eps_hzo*A/t_hzo."""
+        return EPS0_F_PER_M * self.eps_hzo * self.area_m2 / self.t_hzo_m
+
+    @property
+    def c_tot_F(self) -> float:
+        """Total membrane capacitance [F]: dielectric HZO capacitance plus parasitics."""
+        return self.c_fe_F + self.c_par_F
+
+    def field_V_per_m(self, v_V: float, p_C_per_m2: float) -> float:
+        """Field in the ferroelectric [V/m] for membrane voltage V and polarization P."""
+        num = v_V * self.eps_int - p_C_per_m2 * self.t_int_m / EPS0_F_PER_M
+        return num / (self.t_hzo_m * self.eps_int + self.t_int_m * self.eps_hzo)
+
+
+@dataclass(frozen=True)
+class RRAMParams(DeviceParams):
+    """Filament-gap RRAM cell (Stanford-PKU family), isothermal.
+
+    * read: ``I = i_0_A * exp(-g/g_0_m) * sinh(V/v_0_V)``
+    * switching: ``dg/dt = -vel_0_m_per_s * exp(-e_a_eV/(k_B*T)) *
+      sinh(gamma * a_0_m * V / (t_ox_m * k_B*T))`` (V in volts, k_B*T in eV), so a positive
+      voltage shrinks the gap (SET, towards ``g_min_m``) and a negative one grows it (RESET);
+      the gap is confined to ``[g_min_m, g_max_m]``.
+    """
+
+    i_0_A: float = _p(1e-4, "A", 1e-12, 1.0, "current prefactor I_0", log=True)
+    g_0_m: float = _p(0.25e-9, "m", 1e-11, 5e-9, "gap decay length g_0")
+    v_0_V: float = _p(0.25, "V", 0.01, 5.0, "voltage scale of the tunnelling current V_0")
+    vel_0_m_per_s: float = _p(10.0, "m/s", 1e-6, 1e6, "gap velocity prefactor", log=True)
+    e_a_eV: float = _p(0.6, "eV", 0.05, 3.0, "activation energy of ion hopping")
+    a_0_m: float = _p(0.25e-9, "m", 1e-11, 5e-9, "atomic hopping distance a_0")
+    t_ox_m: float = _p(12e-9, "m", 1e-9, 100e-9, "oxide thickness")
+    gamma: float = _p(16.0, "1", 0.1, 100.0, "field enhancement factor")
+    g_min_m: float = _p(0.2e-9, "m", 0.0, 10e-9, "smallest gap (low-resistance state)")
+    g_max_m: float = _p(1.7e-9, "m", 1e-11, 20e-9, "largest gap (high-resistance state)")
+    g_init_m: float = _p(1.7e-9, "m", 0.0, 20e-9, "initial gap (virgin / reset state)")
+    temperature_K: float = _p(300.0, "K", 4.0, 600.0, "device temperature (isothermal)")
+
+    def _check_consistency(self) -> None:
+        if not self.g_min_m < self.g_max_m:
+            raise ParameterError(
+                f"RRAMParams: need g_min_m < g_max_m, got {self.g_min_m} m, {self.g_max_m} m"
+            )
+        if not self.g_min_m <= self.g_init_m <= self.g_max_m:
+            raise ParameterError(
+                f"RRAMParams: g_init_m = {self.g_init_m} m must lie in [g_min_m, g_max_m]"
+                f" = [{self.g_min_m}, {self.g_max_m}] m"
+            )
+
+    @property
+    def kt_eV(self) -> float:
+        """Thermal energy k_B*T [eV]."""
+        return K_B_EV_PER_K * self.temperature_K
+
+    def current_A(self, v_V: float, gap_m: float) -> float:
+        """Cell current [A] at voltage V and gap g (the read equation)."""
+        return self.i_0_A * math.exp(-gap_m / self.g_0_m) * math.sinh(v_V / self.v_0_V)
+
+    def gap_rate_m_per_s(self, v_V: float) -> float:
+        """Unconfined gap velocity dg/dt [m/s] at voltage V."""
+        kt = self.kt_eV
+        return (
+            -self.vel_0_m_per_s
+            * math.exp(-self.e_a_eV / kt)
+            * math.sinh(self.gamma * self.a_0_m * v_V / (self.t_ox_m * kt))
+        )
+
+
+@dataclass(frozen=True)
+class LIFParams(DeviceParams):
+    """Current-based leaky integrate-and-fire neuron (the baseline), dimensionless V."""
+
+    tau_mem_s: float = _p(20e-3, "s", 1e-6, 10.0, "membrane time constant")
+    tau_syn_s: float = _p(5e-3, "s", 1e-6, 10.0, "synaptic current time constant")
+    v_thr: float = _p(1.0, "1", 1e-3, 100.0, "threshold (normalised units)")
+    v_reset: float = _p(0.0, "1", -100.0, 100.0, "reset value (normalised units)")
+
+    def _check_consistency(self) -> None:
+        if not self.v_reset < self.v_thr:
+            raise ParameterError(
+                f"LIFParams: need v_reset < v_thr, got {self.v_reset}, {self.v_thr}"
+            )

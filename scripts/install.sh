@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install everything bruno_hil needs on a fresh Debian machine (idempotent).
+#   - Debian's ngspice 39 with its shared library (PySpice drives libngspice.so)
+#   - a virtual environment in .venv with the package, its test and dev tools
+# torch is pinned to 2.13.0 through constraints.txt (a CPU wheel lies on these machines);
+# the package itself only requires torch>=2.3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=0
+for pkg in ngspice libngspice0 libngspice0-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt=1
+done
+if [ "$need_apt" = 1 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ngspice libngspice0 libngspice0-dev >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+stamp=.venv/.bruno_hil-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -c constraints.txt torch==2.13.0
+  .venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
+  touch "$stamp"
+fi
