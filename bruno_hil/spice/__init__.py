@@ -1,0 +1,1 @@
+"""The ngspice layer: safe netlist values and the PySpice shared-mode runner."""
