@@ -31,6 +31,12 @@ _FORBIDDEN_RE = re.compile(
 )
 
 
+_BAD_CHAR_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029]|\r(?!\n)")
+"""Characters that some line splitter (Python's ``splitlines``, ngspice's reader) could take
+for a line break, or that have no business in a netlist: a ``.control`` hidden behind a
+lone carriage return would slip past a line-anchored check."""
+
+
 class NetlistValueError(BrunoHilError, ValueError):
     """A value or name cannot be placed in a netlist safely."""
 
@@ -62,9 +68,24 @@ class SpiceName(str):
         return super().__new__(cls, spice_name(name, field))
 
 
+def spice_node(node: str, field: str = "node") -> SpiceName | int:
+    """A node for a template: a validated SPICE name, or ground ``"0"`` (rendered as 0)."""
+    return 0 if node == "0" else SpiceName(node, field)
+
+
 def check_netlist(text: str, source: str = "netlist") -> str:
     """Reject netlist text with control constructs (``.control``, ``shell``, piped
-    includes). Templates of ours never contain them, so their presence means injection."""
+    includes) or with control characters other than ``\\n``, ``\\r\\n`` and ``\\t``.
+    Templates of ours never contain them, so their presence means injection."""
+    if not isinstance(text, str):
+        raise NetlistValueError(f"{source}: expected netlist text, got {type(text).__name__}")
+    bad = _BAD_CHAR_RE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise NetlistValueError(
+            f"{source}, line {line}: control character {bad.group(0)!r} is not allowed in a"
+            " bruno_hil netlist (lines end with '\\n')"
+        )
     match = _FORBIDDEN_RE.search(text)
     if match:
         line = text.count("\n", 0, match.start()) + 1
