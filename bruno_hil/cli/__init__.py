@@ -7,6 +7,8 @@ thing on stdout.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
 
 import typer
@@ -22,9 +24,14 @@ app = typer.Typer(
 )
 
 
+SUBCOMMAND_MODULES: tuple[str, ...] = ("characterize", "calibrate", "train", "emulate")
+"""Modules of :mod:`bruno_hil.cli` that each add one subcommand to :data:`app`."""
+
+
 def _register_subcommands() -> None:
-    # Imported for their side effect of adding commands to ``app``.
-    from bruno_hil.cli import characterize  # noqa: F401
+    for name in SUBCOMMAND_MODULES:
+        if importlib.util.find_spec(f"bruno_hil.cli.{name}") is not None:  # TODO(lead): strict
+            importlib.import_module(f"bruno_hil.cli.{name}")
 
 
 def main(argv: list[str] | None = None) -> None:
