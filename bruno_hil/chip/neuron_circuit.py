@@ -22,6 +22,7 @@ step (measured 13x slower for 32).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,14 +223,19 @@ def simulate_neuron(
     p0: float = -1.0,
     settings: NeuronCircuitSettings | None = None,
     timeout_s: float | None = None,
+    options: SimOptions | None = None,
 ) -> NeuronRun:
     """Simulate one neuron in ngspice (see :func:`neuron_netlist`) and read its spikes and
-    its states at the step boundaries."""
+    its states at the step boundaries. ``options`` adds simulator options (e.g.
+    :meth:`SimOptions.robust` for a retry); reltol and method default to the settings'
+    (gear)."""
     s = settings or NeuronCircuitSettings()
     netlist = neuron_netlist(params, currents_A, dt_s, hold=hold, v0_V=v0_V, p0=p0, settings=s)
-    result = NgspiceRunner.shared().simulate(
-        netlist, SimOptions(reltol=s.reltol, method="gear"), timeout_s=timeout_s
+    base = options or SimOptions()
+    options = dataclasses.replace(
+        base, reltol=base.reltol or s.reltol, method=base.method or "gear"
     )
+    result = NgspiceRunner.shared().simulate(netlist, options, timeout_s=timeout_s)
     return read_run(result, params, len(np.asarray(currents_A)), dt_s)
 
 

@@ -1,0 +1,117 @@
+"""Fan independent ngspice jobs out over local worker processes or a Dask cluster.
+
+libngspice is one instance per process, so parallel simulations need processes, never
+threads. :func:`open_fanout` gives an object with one method, ``map(fn, items)``, that
+returns ``[fn(item) for item in items]`` in order:
+
+* ``workers=1``: in this process (no pickling; the simplest to debug);
+* ``workers=N`` (default: the CPU count): a pool of N local processes, started once
+  (forkserver, so the workers do not inherit the trainer's torch threads) and reused for
+  every call;
+* ``scheduler="tcp://host:port"``: the workers of a Dask cluster (``dask-scheduler`` +
+  ``dask-worker``, or dask-jobqueue on SLURM); each worker process keeps its own ngspice.
+
+``fn`` must be a module-level function and the items picklable.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Protocol, TypeVar
+
+from bruno_hil.errors import BrunoHilError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class FanoutError(BrunoHilError):
+    """The worker pool or the Dask scheduler cannot be used."""
+
+
+class Fanout(Protocol):
+    """Runs ``fn`` over ``items`` somewhere, returning the results in order."""
+
+    description: str
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
+
+    def close(self) -> None: ...
+
+
+class InProcess:
+    """Runs the jobs one after another in this process."""
+
+    description = "1 process (in-process)"
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        return [fn(item) for item in items]
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class LocalProcesses:
+    """A pool of ``workers`` local processes, created on first use and reused."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.description = f"{workers} local processes"
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("forkserver")
+            )
+        # A few chunks per worker: little IPC, and a slow chunk does not idle the rest.
+        chunk = max(1, len(items) // (4 * self.workers))
+        return list(self._pool.map(fn, items, chunksize=chunk))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+class DaskCluster:
+    """The workers of the Dask scheduler at ``address`` (connecting gives up after
+    ``timeout_s`` [s])."""
+
+    def __init__(self, address: str, timeout_s: float = 10.0) -> None:
+        from distributed import Client
+
+        try:
+            self._client: Any = Client(address, timeout=f"{timeout_s}s")
+        except OSError as err:
+            raise FanoutError(
+                f"--scheduler {address}: cannot reach the Dask scheduler ({err})"
+            ) from err
+        n = len(self._client.scheduler_info().get("workers", {}))
+        self.description = f"Dask cluster at {address} ({n} workers)"
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        futures = self._client.map(fn, list(items), pure=False)
+        return list(self._client.gather(futures))
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def open_fanout(workers: int | None = None, scheduler: str | None = None) -> Fanout:
+    """The fan-out for ``scheduler`` (a Dask address) or ``workers`` local processes
+    (None: one per CPU core; 1: in this process)."""
+    if scheduler is not None:
+        if workers is not None:
+            raise FanoutError("give either --workers or --scheduler, not both")
+        return DaskCluster(scheduler)
+    n = (os.cpu_count() or 1) if workers is None else workers
+    if n < 1:
+        raise FanoutError(f"workers = {workers}: need at least 1")
+    return InProcess() if n == 1 else LocalProcesses(n)
+
+
+__all__ = ["DaskCluster", "Fanout", "FanoutError", "InProcess", "LocalProcesses", "open_fanout"]
