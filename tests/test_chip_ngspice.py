@@ -8,11 +8,10 @@ import pytest
 from bruno_hil.chip.fanout import DaskCluster, FanoutError, open_fanout
 from bruno_hil.chip.neuron_circuit import simulate_neuron
 from bruno_hil.chip.ngspice_chip import (
-    CHIP_VARIABLE_FIELDS,
     ChipConfigError,
     NgspiceChip,
 )
-from bruno_hil.devices.params import FeCapParams
+from bruno_hil.devices.params import FECAP_VARIABLE_FIELDS, FeCapParams
 
 DT_S = 1e-3
 STEPS = 12
@@ -113,7 +112,7 @@ def test_chip_devices_vary_once_per_neuron_and_follow_the_seed() -> None:
     assert other != devices
     ideal = NgspiceChip(workers=1).devices("output", 3, nominal)
     assert all(d == nominal for d in ideal)
-    assert set(CHIP_VARIABLE_FIELDS) <= set(FeCapParams.names())
+    assert set(FECAP_VARIABLE_FIELDS) <= set(FeCapParams.names())
 
 
 @pytest.mark.parametrize(

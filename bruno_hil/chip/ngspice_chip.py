@@ -10,7 +10,7 @@ V and P at the end of the step. The layer then uses that as ``x_fine`` of its BR
 and differentiates the coarse step.
 
 The chip has its own devices: FeCap parameters drawn once per neuron with device-to-device
-variability (``variability_cv`` on :data:`CHIP_VARIABLE_FIELDS`, seeded), which the
+variability (``variability_cv`` on :data:`FECAP_VARIABLE_FIELDS`, seeded), which the
 surrogate does not know about; that gap is what in-the-loop training closes.
 
 Simulations are independent, so they are fanned out (:mod:`bruno_hil.chip.fanout`) over
@@ -33,20 +33,11 @@ import torch
 
 from bruno_hil.chip.fanout import Fanout, open_fanout
 from bruno_hil.chip.neuron_circuit import NeuronCircuitSettings, simulate_neuron
-from bruno_hil.devices.params import FeCapParams
+from bruno_hil.devices.params import FECAP_VARIABLE_FIELDS, FeCapParams
 from bruno_hil.errors import BrunoHilError
 from bruno_hil.spice.errors import SimulationError
 from bruno_hil.spice.options import SimOptions
 
-CHIP_VARIABLE_FIELDS: tuple[str, ...] = (
-    "area_m2",
-    "e_a_V_per_m",
-    "p_s_C_per_m2",
-    "i_0_A_per_m2",
-    "c_par_F",
-    "v_thr_V",
-)
-"""FeCap/neuron parameters that vary from neuron to neuron on the chip."""
 NEURON_LAYERS: tuple[str, ...] = ("hidden", "output")
 
 
@@ -176,7 +167,7 @@ class NgspiceChip:
 
     ``layers``: which neuron layers run on the chip (``"hidden"``, ``"output"``); the others
     run the torch surrogate. ``params``: the chip's nominal FeCap (None: each layer's own
-    parameters); ``variability_cv``: relative std of :data:`CHIP_VARIABLE_FIELDS` from
+    parameters); ``variability_cv``: relative std of :data:`FECAP_VARIABLE_FIELDS` from
     neuron to neuron, drawn once with ``seed``. ``workers``/``scheduler``: see
     :func:`~bruno_hil.chip.fanout.open_fanout`. ``timeout_s``: wall-clock limit per
     simulation attempt [s].
@@ -222,14 +213,14 @@ class NgspiceChip:
             base = self.params or nominal
             rng = np.random.default_rng([self.seed, NEURON_LAYERS.index(name)])
             factors = 1.0 + self.variability_cv * rng.standard_normal(
-                (n, len(CHIP_VARIABLE_FIELDS))
+                (n, len(FECAP_VARIABLE_FIELDS))
             )
             self._devices[name] = [
                 base.replace(
                     source=f"chip {name} neuron {k}",
                     **{
                         f: getattr(base, f) * factor
-                        for f, factor in zip(CHIP_VARIABLE_FIELDS, row, strict=True)
+                        for f, factor in zip(FECAP_VARIABLE_FIELDS, row, strict=True)
                     },
                 )
                 for k, row in enumerate(factors)
@@ -313,7 +304,6 @@ class NgspiceChip:
 
 
 __all__ = [
-    "CHIP_VARIABLE_FIELDS",
     "ChipConfigError",
     "ChipStats",
     "LayerRecording",

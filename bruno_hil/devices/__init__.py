@@ -1,6 +1,7 @@
 """Device parameter sets (SI units) shared by the torch surrogate and the compact models."""
 
 from bruno_hil.devices.params import (
+    FECAP_VARIABLE_FIELDS,
     FeCapParams,
     LIFParams,
     ParameterError,
@@ -8,4 +9,11 @@ from bruno_hil.devices.params import (
     parse_overrides,
 )
 
-__all__ = ["FeCapParams", "LIFParams", "ParameterError", "RRAMParams", "parse_overrides"]
+__all__ = [
+    "FECAP_VARIABLE_FIELDS",
+    "FeCapParams",
+    "LIFParams",
+    "ParameterError",
+    "RRAMParams",
+    "parse_overrides",
+]

@@ -201,6 +201,18 @@ class FeCapParams(DeviceParams):
         return num / (self.t_hzo_m * self.eps_int + self.t_int_m * self.eps_hzo)
 
 
+FECAP_VARIABLE_FIELDS: tuple[str, ...] = (
+    "area_m2",
+    "e_a_V_per_m",
+    "p_s_C_per_m2",
+    "i_0_A_per_m2",
+    "c_par_F",
+    "v_thr_V",
+)
+"""FeCap/neuron parameters that vary from device to device (``p*(1+cv*N(0,1))``), on a
+chip and in the surrogate's variability model alike."""
+
+
 @dataclass(frozen=True)
 class RRAMParams(DeviceParams):
     """Filament-gap RRAM cell (Stanford-PKU family), isothermal.

@@ -1,0 +1,68 @@
+"""RRAM crossbar synapses for training: a linear layer whose weights are differential
+conductance pairs ``G+ - G-``.
+
+Each forward pass: the float weights are quantized per tensor (abs-max, stochastic
+rounding redrawn every pass, straight-through; :mod:`bruno_hil.physics.quantize`), split
+into the two devices of each pair (``G+ = max(w, 0)``, ``G- = max(-w, 0)``, in units of
+the largest programmed conductance), each device is scaled by its own fixed
+device-to-device factor ``1 + cv*N(0,1)`` (drawn once, a buffer) and by fresh read noise
+``1 + read_noise*N(0,1)``, and the column currents are ``current_scale_A * x @ W^T``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from bruno_hil.physics.quantize import quantize_abs_max
+
+BITS: tuple[int | None, ...] = (None, 8, 4, 3)
+"""Supported weight resolutions (None: full precision)."""
+
+
+class RRAMLinear(nn.Module):
+    """``n_in`` rows (input drives, normalised) to ``n_out`` column currents [A]."""
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        bits: int | None = None,
+        variability_cv: float = 0.0,
+        read_noise: float = 0.0,
+        current_scale_A: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if bits not in BITS:
+            raise ValueError(f"RRAM bits = {bits}: choose one of {list(BITS)}")
+        if n_in < 1 or n_out < 1:
+            raise ValueError(f"RRAMLinear: need n_in, n_out >= 1, got {n_in}, {n_out}")
+        if not (0.0 <= variability_cv < 0.5 and 0.0 <= read_noise < 0.5):
+            raise ValueError(
+                f"RRAMLinear: variability_cv = {variability_cv} and read_noise = {read_noise}"
+                " must lie in [0, 0.5)"
+            )
+        if not current_scale_A > 0:
+            raise ValueError(f"RRAMLinear: current_scale_A = {current_scale_A} must be > 0 A")
+        self.bits = bits
+        self.variability_cv = variability_cv
+        self.read_noise = read_noise
+        self.current_scale_A = current_scale_A
+        bound = 1.0 / math.sqrt(n_in)
+        self.weight = nn.Parameter(torch.empty(n_out, n_in).uniform_(-bound, bound))
+        gains = 1.0 + variability_cv * torch.randn(2, n_out, n_in)
+        self.register_buffer("device_gains", torch.clamp(gains, min=0.0))
+
+    def effective_weight(self) -> torch.Tensor:
+        """The weight the crossbar realises in this pass: quantized, device-scaled, noisy."""
+        w = self.weight if self.bits is None else quantize_abs_max(self.weight, self.bits)
+        gains = self.device_gains
+        if self.read_noise > 0:
+            gains = gains * (1.0 + self.read_noise * torch.randn_like(gains))
+        return torch.relu(w) * gains[0] - torch.relu(-w) * gains[1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` [..., n_in] -> column currents [..., n_out] [A]."""
+        return self.current_scale_A * (x @ self.effective_weight().T)

@@ -1,0 +1,92 @@
+"""Quantization and the RRAM synapse layer: levels, unbiased stochastic rounding,
+straight-through gradients, device variability and read noise."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bruno_hil.physics.quantize import levels, quantize_abs_max, stochastic_round
+from bruno_hil.physics.surrogate import SURROGATES, spike_fn
+from bruno_hil.synapses import RRAMLinear
+
+
+@pytest.mark.parametrize(("bits", "top"), [(3, 3), (4, 7), (8, 127)])
+def test_levels_are_symmetric_integers_with_zero(bits: int, top: int) -> None:
+    assert levels(bits) == top
+    w = torch.linspace(-1, 1, 1001)
+    q = quantize_abs_max(w, bits, torch.Generator().manual_seed(0))
+    codes = torch.unique(torch.round(q / (1.0 / top)))
+    assert codes.min() >= -top and codes.max() <= top
+    assert len(codes) == 2 * top + 1
+    assert q[500] == 0.0  # a zero weight stays exactly zero
+
+
+def test_stochastic_rounding_is_unbiased() -> None:
+    """Mean of 20000 roundings of x is x within 4 standard errors, for fractional parts
+    across [0, 1); a biased (nearest) rounding would miss by up to 0.5."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.tensor([-2.75, -0.5, -0.1, 0.0, 0.1, 0.3, 0.5, 0.9, 2.25], dtype=torch.float64)
+    draws = stochastic_round(x.expand(20000, -1), gen)
+    frac = x - x.floor()
+    stderr = torch.sqrt(frac * (1 - frac) / 20000).clamp(min=1e-12)
+    assert ((draws.mean(0) - x).abs() <= 4 * stderr + 1e-12).all()
+    assert set(torch.unique(draws - x.floor()).tolist()) <= {0.0, 1.0}
+    assert (draws[:, 3] == 0).all()
+
+
+def test_quantization_is_redrawn_every_pass_and_passes_gradients_straight_through() -> None:
+    w = torch.tensor([0.3, -0.55, 1.0, 0.05], requires_grad=True)
+    q1, q2 = quantize_abs_max(w, 3), quantize_abs_max(w, 3)
+    samples = torch.stack([quantize_abs_max(w, 3).detach() for _ in range(50)])
+    assert len(torch.unique(samples[:, 0])) == 2  # 0.3*3 = 0.9 rounds to 0 or 1 step
+    (q1 * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    assert w.grad.tolist() == [1.0, 2.0, 3.0, 4.0]
+    del q2
+
+
+def test_rram_linear_scales_to_amperes_and_is_differential() -> None:
+    torch.manual_seed(0)
+    layer = RRAMLinear(4, 2, current_scale_A=10e-9)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[0.5, -0.5, 0.0, 1.0], [0.0, 0.0, 0.0, -1.0]]))
+    x = torch.tensor([[1.0, 1.0, 2.0, 0.5]])
+    out = layer(x)
+    torch.testing.assert_close(out, torch.tensor([[5e-9, -5e-9]]))
+
+
+def test_device_variability_is_fixed_and_read_noise_is_fresh() -> None:
+    torch.manual_seed(0)
+    layer = RRAMLinear(64, 64, variability_cv=0.1, read_noise=0.05)
+    gains = layer.device_gains.clone()
+    assert gains.std().item() == pytest.approx(0.1, rel=0.1)
+    a, b = layer.effective_weight(), layer.effective_weight()
+    assert not torch.equal(a, b)
+    assert torch.equal(layer.device_gains, gains)
+    rel = ((a - b) / layer.weight.detach()).std().item()
+    assert rel == pytest.approx(0.05 * 2**0.5 * 1.0, rel=0.3)
+
+
+def test_quantized_layer_uses_at_most_2L_plus_1_distinct_weights() -> None:
+    torch.manual_seed(0)
+    layer = RRAMLinear(32, 16, bits=3)
+    step = layer.weight.detach().abs().max() / 3
+    weight = layer.effective_weight().detach()
+    codes = torch.round(weight / step)
+    assert len(torch.unique(codes)) <= 7
+    torch.testing.assert_close(codes * step, weight, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("bits", [5, 1])
+def test_unsupported_bits_are_a_clear_error(bits: int) -> None:
+    with pytest.raises(ValueError, match=f"RRAM bits = {bits}"):
+        RRAMLinear(4, 4, bits=bits)
+
+
+@pytest.mark.parametrize("kind", sorted(SURROGATES))
+def test_surrogates_peak_at_threshold_and_decay(kind: str) -> None:
+    x = torch.tensor([-1.0, -0.1, 0.0, 0.1, 1.0], requires_grad=True)
+    out = spike_fn(x, 5.0, kind)
+    assert out.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]
+    (g,) = torch.autograd.grad(out.sum(), x)
+    assert g[2] == g.max() and g[0] < g[1] and g[4] < g[3]
