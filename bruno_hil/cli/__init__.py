@@ -24,6 +24,13 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Hardware-in-the-loop training of FeCap/RRAM neuromorphic circuits (ngspice + BRUNO).
+
+    (A callback keeps subcommand names required even while only one is registered.)"""
+
+
 SUBCOMMAND_MODULES: tuple[str, ...] = ("characterize", "calibrate", "train", "emulate")
 """Modules of :mod:`bruno_hil.cli` that each add one subcommand to :data:`app`."""
 

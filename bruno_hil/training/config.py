@@ -1,0 +1,286 @@
+"""The training configuration: dataclasses with defaults, loaded from YAML with strict keys.
+
+A config file is a mapping with the optional sections ``data``, ``network``, ``training``
+and the top-level keys ``seed`` and ``chip``; every key not given keeps its default, and
+every unknown key or badly typed value is an error naming the key and the file. The
+resolved config (all keys) is written into each run folder, so a run can be resumed and
+reproduced from its folder alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from bruno_hil.devices import FeCapParams, LIFParams, ParameterError
+from bruno_hil.errors import BrunoHilError
+
+
+class ConfigError(BrunoHilError, ValueError):
+    """A training config file or ``--set`` override is malformed."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data set, how big, and the subset used for training."""
+
+    name: str = "braille"
+    """``braille`` (27 classes, 128 inputs) or ``randman``."""
+    seed: int = 0
+    """Seed of the data generation, split and input encoding."""
+    samples_per_class: int = 200
+    n_steps: int = 100
+    """Time steps per sample (each ``dt_s``)."""
+    dt_s: float = 1e-3
+    test_fraction: float = 0.2
+    max_train: int | None = None
+    """Train on a class-balanced subset of at most this many samples (None: all)."""
+    max_test: int | None = None
+    n_tiles: int = 32
+    """Braille: copies of each taxel channel (4 x 32 = 128 inputs)."""
+    noise_std: float = 0.05
+    """Braille: additive sensor noise [pressure units]."""
+    randman_classes: int = 10
+    randman_units: int = 32
+    randman_alpha: float = 2.0
+    randman_manifold_dim: int = 1
+
+    def check(self) -> None:
+        _choice("data.name", self.name, ("braille", "randman"))
+        _positive("data.samples_per_class", self.samples_per_class)
+        _positive("data.n_steps", self.n_steps)
+        _positive("data.dt_s", self.dt_s)
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ConfigError(f"data.test_fraction = {self.test_fraction}: must be in (0, 1)")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """inputs -> RRAM -> hidden neurons -> RRAM -> output neurons.
+
+    The inputs (normalised row drives, 0-~2) enter the first crossbar directly; its column
+    currents are ``input_scale_A * x @ W^T`` [A] with |W| <= ~1. For the FeLIF neuron
+    (C_tot ~0.57 pF, V_thr 2.5 V, 2 nA -> first spike at ~6 ms) the scales are nA; for
+    the LIF baseline the layers work on normalised currents (``lif_*_scale``, unitless).
+    """
+
+    neuron: str = "felif"
+    """``felif`` (ferroelectric LIF) or ``lif`` (the baseline)."""
+    mode: str = "bruno"
+    """FeLIF gradient: ``bruno`` (fine forward, coarse-step Jacobian), ``nobruno`` (coarse
+    forward and backward) or ``bptt`` (backprop through every inner step)."""
+    n_hidden: int = 128
+    bits: int | None = None
+    """RRAM weight resolution: None (full precision) or 8, 4, 3 bits."""
+    n_inner: int = 100
+    """FeLIF fine inner Euler steps per network step (1000 = 1 us steps)."""
+    surrogate_beta: float = 10.0
+    variability_cv: float = 0.0
+    """Device-to-device variability (relative std) of the RRAM conductances and neurons."""
+    read_noise: float = 0.0
+    """RRAM read noise (relative std, redrawn every read)."""
+    input_scale_A: float = 20e-9
+    """FeLIF: current of a unit weight at a unit input, first crossbar [A]."""
+    hidden_scale_A: float = 20e-9
+    """FeLIF: current of a unit weight per hidden spike, second crossbar [A]."""
+    lif_input_scale: float = 1.0
+    """LIF: the same for the normalised LIF input [1]."""
+    lif_hidden_scale: float = 1.0
+    """LIF: the same per hidden spike [1]."""
+    count_scale: float = 0.3
+    """Logits = count_scale * output spike counts."""
+    fecap: dict[str, float] = field(default_factory=dict)
+    """FeCapParams overrides, ``{field: value}`` in SI units."""
+    lif: dict[str, float] = field(default_factory=dict)
+    """LIFParams overrides."""
+
+    def check(self) -> None:
+        _choice("network.neuron", self.neuron, ("felif", "lif"))
+        _choice("network.mode", self.mode, ("bruno", "nobruno", "bptt"))
+        _choice("network.bits", self.bits, (None, 8, 4, 3))
+        _positive("network.n_hidden", self.n_hidden)
+        _positive("network.n_inner", self.n_inner)
+        _positive("network.count_scale", self.count_scale)
+
+    def fecap_params(self, source: str) -> FeCapParams:
+        return FeCapParams().replace(source=f"{source}: network.fecap", **self.fecap)
+
+    def lif_params(self, source: str) -> LIFParams:
+        return LIFParams().replace(source=f"{source}: network.lif", **self.lif)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Optimisation: Adamax on the cross-entropy of output spike counts."""
+
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 5e-3
+    """Adamax learning rate."""
+    eval_every: int = 1
+    """Evaluate on the test set every this many epochs (and after the last)."""
+    progress: bool = True
+    """Show a tqdm progress bar on stderr."""
+
+    def check(self) -> None:
+        _positive("training.epochs", self.epochs)
+        _positive("training.batch_size", self.batch_size)
+        _positive("training.lr", self.lr)
+        _positive("training.eval_every", self.eval_every)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs; ``source`` names where it came from (for errors)."""
+
+    seed: int = 0
+    """Seed of the weight initialisation, shuffling and every stochastic draw in training."""
+    chip: str = "surrogate"
+    """Where the fine forward runs: ``surrogate``, ``ngspice`` or ``visa://<resource>``."""
+    data: DataConfig = field(default_factory=DataConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def check(self, source: str) -> None:
+        """Validate every section; errors name ``source``."""
+        try:
+            self.data.check()
+            self.network.check()
+            self.training.check()
+        except ConfigError as err:
+            raise ConfigError(f"{source}: {err}") from None
+        try:
+            self.network.fecap_params(source)
+            self.network.lif_params(source)
+        except ParameterError as err:  # its message already names the source
+            raise ConfigError(str(err)) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path) -> None:
+        """Write the resolved config as YAML."""
+        path.write_text(yaml.safe_dump(self.as_dict(), sort_keys=False))
+
+
+def _choice(key: str, value: Any, choices: tuple[Any, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key} = {value!r}: expected one of {', '.join(map(repr, choices))}")
+
+
+def _positive(key: str, value: float) -> None:
+    if not value > 0:
+        raise ConfigError(f"{key} = {value!r}: must be positive")
+
+
+def _convert(key: str, value: Any, hint: Any, source: str) -> Any:
+    """Check ``value`` against the type hint of ``key``; ints are accepted for floats."""
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        (hint,) = [h for h in options if h is not type(None)]
+        origin = typing.get_origin(hint)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{source}: {key}: expected a mapping, got {value!r}")
+        return {str(k): _convert(f"{key}.{k}", v, float, source) for k, v in value.items()}
+    if hint is float and isinstance(value, str):
+        # YAML 1.1 reads "5e-9" (no dot) as a string: accept what float() accepts
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }[hint]
+    if not ok:
+        raise ConfigError(f"{source}: {key}: expected {hint.__name__}, got {value!r}")
+    return float(value) if hint is float else value
+
+
+def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
+    """Instantiate dataclass ``cls`` from mapping ``data``, rejecting unknown keys."""
+    if not isinstance(data, Mapping):
+        where = prefix.rstrip(".") or "the top level"
+        raise ConfigError(f"{source}: {where}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = [str(k) for k in data if k not in names]
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key(s) {', '.join(prefix + k for k in unknown)};"
+            f" known in {prefix.rstrip('.') or 'the top level'}: {', '.join(names)}"
+        )
+    values = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, value, f"{prefix}{name}.", source)
+        else:
+            values[name] = _convert(prefix + name, value, hint, source)
+    return cls(**values)
+
+
+def parse_sets(sets: Iterable[str]) -> dict[str, Any]:
+    """``section.key=value`` strings (values in YAML syntax) -> a nested mapping."""
+    nested: dict[str, Any] = {}
+    for item in sets:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. training.epochs=5")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"--set {item!r}: cannot parse the value: {err}") from None
+        *parents, leaf = key.strip().split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item!r}: {part} is not a section")
+        node[leaf] = value
+    return nested
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: Path | None = None, sets: Iterable[str] = ()) -> RunConfig:
+    """Defaults, updated by the YAML file ``path`` (if any), then by ``--set`` overrides."""
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            loaded = yaml.safe_load(Path(path).read_text())
+        except (OSError, yaml.YAMLError) as err:
+            raise ConfigError(f"{path}: cannot read the training config: {err}") from None
+        if loaded is not None and not isinstance(loaded, Mapping):
+            raise ConfigError(f"{path}: expected a mapping of sections, got {loaded!r}")
+        data = dict(loaded or {})
+    sets = list(sets)
+    if sets:
+        data = _merge(data, parse_sets(sets))
+        source = f"{source} + --set"
+    config = _build(RunConfig, data, "", source)
+    config.check(source)
+    return config

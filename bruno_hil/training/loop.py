@@ -1,0 +1,301 @@
+"""The trainer: Adamax on spike-count cross-entropy, with a resumable run folder.
+
+A run folder holds ``config.yaml`` (the resolved config), ``metrics.csv`` (one row per
+epoch), ``checkpoint.pt`` (the latest state: weights, optimizer, RNG states of torch,
+numpy and python, metric history), ``best.pt`` (weights with the best test accuracy) and
+the plots. Checkpoints are written atomically (temporary file + rename) after every
+epoch, and the data order of epoch ``e`` depends only on ``(seed, e)``, so a run stopped
+after any epoch and resumed ends with bitwise the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from bruno_hil.datasets import BrailleSpec, Dataset, RandmanSpec, make_braille, make_randman
+from bruno_hil.errors import BrunoHilError
+from bruno_hil.training.config import DataConfig, RunConfig, load_config
+from bruno_hil.training.network import FineSource, Network, logits
+
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.csv"
+CHECKPOINT_FILE = "checkpoint.pt"
+BEST_FILE = "best.pt"
+
+
+class RunFolderError(BrunoHilError):
+    """A run folder is missing, incomplete, or would be overwritten."""
+
+
+class ChipUnavailableError(BrunoHilError):
+    """The selected chip backend does not exist (yet) in this installation."""
+
+
+def open_chip(spec: str) -> FineSource | None:
+    """The fine-forward source named by ``--chip``: ``surrogate`` is the torch integrator
+    inside the neuron layers (returns None); ``ngspice`` and ``visa://...`` are not
+    available yet."""
+    if spec == "surrogate":
+        return None
+    if spec == "ngspice" or spec.startswith("visa://"):
+        raise ChipUnavailableError(
+            f"--chip {spec}: the {spec.split(':')[0]} chip backend is not available yet in"
+            " this version of bruno_hil; use --chip surrogate"
+        )
+    raise ChipUnavailableError(
+        f"--chip {spec!r}: unknown chip; expected surrogate, ngspice or visa://<resource>"
+    )
+
+
+def build_dataset(config: DataConfig) -> Dataset:
+    """The data set named by ``config``, reduced to its ``max_train``/``max_test`` subset."""
+    if config.name == "braille":
+        spec = BrailleSpec(
+            samples_per_class=config.samples_per_class,
+            n_steps=config.n_steps,
+            dt_s=config.dt_s,
+            noise_std=config.noise_std,
+        )
+        data = make_braille(spec, config.seed, config.n_tiles, config.test_fraction)
+    else:
+        rspec = RandmanSpec(
+            n_classes=config.randman_classes,
+            n_units=config.randman_units,
+            n_steps=config.n_steps,
+            dt_s=config.dt_s,
+            samples_per_class=config.samples_per_class,
+            manifold_dim=config.randman_manifold_dim,
+            alpha=config.randman_alpha,
+        )
+        data = make_randman(rspec, config.seed, config.test_fraction)
+    return data.subset(config.max_train, config.max_test, config.seed + 3)
+
+
+def forward(
+    network: Network, inputs: torch.Tensor, chip: FineSource | None
+) -> tuple[torch.Tensor, dict[str, dict[str, torch.Tensor]]]:
+    """One forward pass of ``inputs`` [T, B, n_inputs] through ``network``, with the fine
+    forward of its neuron layers from ``chip`` (None: the torch surrogate)."""
+    return network(inputs, chip)
+
+
+def batch_loss(
+    network: Network, inputs: torch.Tensor, labels: torch.Tensor, chip: FineSource | None
+) -> tuple[torch.Tensor, int, dict[str, dict[str, torch.Tensor]]]:
+    """Mean cross-entropy of the spike-count logits, number of correct predictions (ties
+    go to the lowest class index) and the layer records."""
+    out, records = forward(network, inputs, chip)
+    scores = logits(network.config, out)
+    loss = F.cross_entropy(scores, labels)
+    correct = int((scores.argmax(dim=1) == labels).sum())
+    return loss, correct, records
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _rng_state() -> dict[str, Any]:
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+class Trainer:
+    """Trains a :class:`Network` on a data set into a run folder.
+
+    Build a fresh run with ``Trainer(config, run_dir)`` or continue one with
+    :meth:`Trainer.resume`; then :meth:`fit`.
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        run_dir: Path,
+        chip: FineSource | None = None,
+        source: str = "config",
+    ) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.chip = chip
+        random.seed(config.seed)
+        np.random.seed(config.seed)
+        torch.manual_seed(config.seed)
+        self.data = build_dataset(config.data)
+        self.network = Network(
+            config.network, self.data.n_inputs, self.data.n_classes, config.data.dt_s, source
+        )
+        self.optimizer = torch.optim.Adamax(self.network.parameters(), lr=config.training.lr)
+        self.epoch = 0
+        self.history: list[dict[str, float]] = []
+
+    @classmethod
+    def create(cls, config: RunConfig, run_dir: Path, chip: FineSource | None = None) -> Trainer:
+        """A fresh run in ``run_dir`` (created); refuses a folder that holds a checkpoint."""
+        run_dir = Path(run_dir)
+        if (run_dir / CHECKPOINT_FILE).exists():
+            raise RunFolderError(
+                f"{run_dir}: already holds a run ({CHECKPOINT_FILE}); continue it with"
+                f" --resume {run_dir} or choose another --out"
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.save(run_dir / CONFIG_FILE)
+        return cls(config, run_dir, chip, source=str(run_dir / CONFIG_FILE))
+
+    @classmethod
+    def resume(cls, run_dir: Path, chip: FineSource | None = None) -> Trainer:
+        """Continue the run in ``run_dir`` from its last checkpoint (its saved config)."""
+        run_dir = Path(run_dir)
+        for name in (CONFIG_FILE, CHECKPOINT_FILE):
+            if not (run_dir / name).is_file():
+                raise RunFolderError(f"{run_dir}: cannot resume, {name} is missing")
+        config = load_config(run_dir / CONFIG_FILE)
+        trainer = cls(config, run_dir, chip, source=str(run_dir / CONFIG_FILE))
+        state = torch.load(run_dir / CHECKPOINT_FILE, weights_only=False)
+        trainer.network.load_state_dict(state["model"])
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.epoch = int(state["epoch"])
+        trainer.history = list(state["history"])
+        _set_rng_state(state["rng"])
+        return trainer
+
+    # -- one epoch -------------------------------------------------------------------------
+    def _order(self, epoch: int) -> np.ndarray:
+        """Shuffled training order of ``epoch``, a function of (seed, epoch) only."""
+        gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+        return torch.randperm(len(self.data.y_train), generator=gen).numpy()
+
+    def train_epoch(self, epoch: int) -> tuple[float, float]:
+        """One pass over the training set: mean loss and accuracy."""
+        self.network.train()
+        order = self._order(epoch)
+        size = self.config.training.batch_size
+        total_loss, correct = 0.0, 0
+        batches = range(0, len(order), size)
+        bar = tqdm(
+            batches,
+            desc=f"epoch {epoch + 1}/{self.config.training.epochs}",
+            disable=not self.config.training.progress,
+            leave=False,
+        )
+        for start in bar:
+            inputs, labels = self.data.batch("train", order[start : start + size])
+            loss, n_ok, _ = batch_loss(self.network, inputs, labels, self.chip)
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            total_loss += loss.item() * len(labels)
+            correct += n_ok
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        return total_loss / len(order), correct / len(order)
+
+    @torch.no_grad()
+    def evaluate(self) -> tuple[float, float]:
+        """Mean loss and accuracy on the test set."""
+        self.network.eval()
+        n = len(self.data.y_test)
+        size = self.config.training.batch_size
+        total_loss, correct = 0.0, 0
+        for start in range(0, n, size):
+            inputs, labels = self.data.batch("test", np.arange(start, min(start + size, n)))
+            loss, n_ok, _ = batch_loss(self.network, inputs, labels, self.chip)
+            total_loss += loss.item() * len(labels)
+            correct += n_ok
+        return total_loss / n, correct / n
+
+    # -- the run ---------------------------------------------------------------------------
+    def _checkpoint(self) -> None:
+        _atomic_save(
+            {
+                "epoch": self.epoch,
+                "model": self.network.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "rng": _rng_state(),
+                "history": self.history,
+                "config": self.config.as_dict(),
+            },
+            self.run_dir / CHECKPOINT_FILE,
+        )
+        tmp = self.run_dir / (METRICS_FILE + ".tmp")
+        pd.DataFrame(self.history).to_csv(tmp, index=False)
+        os.replace(tmp, self.run_dir / METRICS_FILE)
+
+    def fit(self, stop_after: int | None = None) -> dict[str, Any]:
+        """Train up to ``training.epochs`` (or ``stop_after`` more epochs in this call),
+        checkpointing after each; plots and returns the final figures when done."""
+        cfg = self.config.training
+        last = cfg.epochs if stop_after is None else min(cfg.epochs, self.epoch + stop_after)
+        best = max((row["test_acc"] for row in self.history if "test_acc" in row), default=-1.0)
+        while self.epoch < last:
+            t0 = time.perf_counter()
+            train_loss, train_acc = self.train_epoch(self.epoch)
+            train_time = time.perf_counter() - t0
+            self.epoch += 1
+            row = {"epoch": self.epoch, "train_loss": train_loss, "train_acc": train_acc}
+            if self.epoch % cfg.eval_every == 0 or self.epoch == cfg.epochs:
+                row["test_loss"], row["test_acc"] = self.evaluate()
+                if row["test_acc"] > best:
+                    best = row["test_acc"]
+                    _atomic_save(self.network.state_dict(), self.run_dir / BEST_FILE)
+            row["epoch_time_s"] = train_time
+            self.history.append(row)
+            self._checkpoint()
+        if self.epoch >= cfg.epochs:
+            self.plot()
+        return self.summary()
+
+    def plot(self) -> None:
+        """Write the learning curves, a spike raster and neuron traces (PNG)."""
+        from bruno_hil.training import plots
+
+        plots.plot_curves(pd.DataFrame(self.history), self.run_dir / "curves.png")
+        with torch.no_grad():
+            self.network.eval()
+            n = min(4, len(self.data.y_test))
+            inputs, labels = self.data.batch("test", np.arange(n))
+            _, records = forward(self.network, inputs, self.chip)
+        plots.plot_raster(inputs, records, int(labels[0]), self.run_dir / "raster.png")
+        plots.plot_traces(records, self.data.dt_s, self.run_dir / "traces.png")
+
+    def summary(self) -> dict[str, Any]:
+        """The final figures of the run so far."""
+        tested = [row for row in self.history if "test_acc" in row]
+        last = self.history[-1] if self.history else {}
+        return {
+            "run_dir": str(self.run_dir),
+            "epochs_done": self.epoch,
+            "epochs": self.config.training.epochs,
+            "complete": self.epoch >= self.config.training.epochs,
+            "neuron": self.config.network.neuron,
+            "mode": self.config.network.mode,
+            "bits": self.config.network.bits,
+            "n_train": len(self.data.y_train),
+            "n_test": len(self.data.y_test),
+            "chance": 1.0 / self.data.n_classes,
+            "train_loss": last.get("train_loss"),
+            "train_acc": last.get("train_acc"),
+            "test_loss": tested[-1]["test_loss"] if tested else None,
+            "test_acc": tested[-1]["test_acc"] if tested else None,
+            "best_test_acc": max((r["test_acc"] for r in tested), default=None),
+            "train_time_s": sum(row["epoch_time_s"] for row in self.history),
+        }

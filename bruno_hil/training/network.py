@@ -1,0 +1,104 @@
+"""The BRUNO benchmark network: inputs -> RRAM -> hidden neurons -> RRAM -> output neurons.
+
+The input (normalised crossbar row drives, ``[T, B, n_inputs]``) enters the first RRAM
+crossbar directly as an analog signal (no input-encoding neuron layer: the random gain and
+bias of the data set's encoder already play that role, and it halves the neuron-layer
+cost). Each crossbar's column currents drive one neuron layer; the output layer's spike
+counts over the sample are the class scores.
+
+A chip backend supplies the fine forward of chosen neuron layers: :meth:`Network.forward`
+asks ``chip.fine(name, layer, current)`` for each neuron layer (``"hidden"``,
+``"output"``) and passes what it returns as the layer's ``fine=`` override.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from bruno_hil.neurons import FeLIFLayer, LIFLayer
+from bruno_hil.synapses import RRAMLinear
+from bruno_hil.training.config import NetworkConfig
+
+NEURON_LAYERS: tuple[str, ...] = ("hidden", "output")
+
+
+class FineSource(Protocol):
+    """A chip backend: the fine forward of a neuron layer for a given input current."""
+
+    def fine(self, name: str, layer: nn.Module, current: torch.Tensor) -> Any:
+        """The ``fine=`` override of neuron layer ``name`` for its input ``current``
+        ``[T, B, N]`` (amperes for FeLIF)."""
+        ...
+
+
+class Network(nn.Module):
+    """Two RRAM crossbars and two neuron layers, built from a :class:`NetworkConfig`."""
+
+    def __init__(
+        self, config: NetworkConfig, n_inputs: int, n_classes: int, dt_s: float, source: str
+    ) -> None:
+        super().__init__()
+        self.config = config
+        felif = config.neuron == "felif"
+        scales = (
+            (config.input_scale_A, config.hidden_scale_A)
+            if felif
+            else (config.lif_input_scale, config.lif_hidden_scale)
+        )
+        sizes = ((n_inputs, config.n_hidden), (config.n_hidden, n_classes))
+        self.syn_in, self.syn_out = (
+            RRAMLinear(
+                n_in,
+                n_out,
+                bits=config.bits,
+                variability_cv=config.variability_cv,
+                read_noise=config.read_noise,
+                current_scale_A=scale,
+            )
+            for (n_in, n_out), scale in zip(sizes, scales, strict=True)
+        )
+        if felif:
+            params = config.fecap_params(source)
+            self.hidden, self.output = (
+                FeLIFLayer(
+                    n,
+                    params=params,
+                    mode=config.mode,
+                    dt_s=dt_s,
+                    n_inner=config.n_inner,
+                    surrogate_beta=config.surrogate_beta,
+                    variability_cv=config.variability_cv,
+                )
+                for n in (config.n_hidden, n_classes)
+            )
+        else:
+            params = config.lif_params(source)
+            self.hidden, self.output = (
+                LIFLayer(n, params=params, dt_s=dt_s, surrogate_beta=config.surrogate_beta)
+                for n in (config.n_hidden, n_classes)
+            )
+
+    def forward(
+        self, inputs: torch.Tensor, chip: FineSource | None = None
+    ) -> tuple[torch.Tensor, dict[str, dict[str, torch.Tensor]]]:
+        """``inputs`` [T, B, n_inputs] -> output spikes [T, B, n_classes] and, per neuron
+        layer, its spikes and recorded states (detached)."""
+        records: dict[str, dict[str, torch.Tensor]] = {}
+        x = inputs
+        for name, synapse in (("hidden", self.syn_in), ("output", self.syn_out)):
+            layer = getattr(self, name)
+            current = synapse(x)
+            if chip is None:
+                x, record = layer(current)
+            else:
+                x, record = layer(current, fine=chip.fine(name, layer, current))
+            records[name] = {"spikes": x.detach(), **record}
+        return x, records
+
+
+def logits(config: NetworkConfig, out_spikes: torch.Tensor) -> torch.Tensor:
+    """Class scores [B, n_classes]: ``count_scale`` times the output spike counts."""
+    return config.count_scale * out_spikes.sum(dim=0)

@@ -1,0 +1,104 @@
+"""``bruno-hil train``: run folders, --json, --resume, chip selection and clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import typer
+from click.testing import CliRunner
+
+import bruno_hil.cli.train  # noqa: F401  (registers the command)
+from bruno_hil.cli import app
+from bruno_hil.errors import BrunoHilError
+
+TINY_SETS = [
+    "data.samples_per_class=5",
+    "data.max_train=27",
+    "data.max_test=27",
+    "data.n_steps=20",
+    "network.n_hidden=6",
+    "network.n_inner=10",
+    "training.epochs=2",
+    "training.batch_size=27",
+]
+TINY = [arg for item in TINY_SETS for arg in ("--set", item)]
+
+
+def _invoke(args: list[str]):
+    return CliRunner().invoke(typer.main.get_command(app), ["train", *args])
+
+
+def _last_json(output: str) -> dict:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_train_json_prints_the_final_figures_last(tmp_path: Path) -> None:
+    result = _invoke(["--chip", "surrogate", "--out", str(tmp_path / "run"), *TINY, "--json"])
+    assert result.exit_code == 0, result.output
+    figures = _last_json(result.output)
+    metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    assert figures["epochs_done"] == 2 and figures["complete"] is True
+    assert figures["test_acc"] == pytest.approx(metrics["test_acc"].iloc[-1])
+    assert figures["run_dir"] == str(tmp_path / "run")
+
+
+def test_default_run_folder_is_under_runs(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = _invoke([*TINY, "--set", "training.epochs=1", "--json"])
+    assert result.exit_code == 0, result.output
+    run_dir = Path(_last_json(result.output)["run_dir"])
+    assert run_dir.parent == Path("runs") and (tmp_path / run_dir / "checkpoint.pt").is_file()
+
+
+def test_resume_continues_a_stopped_run(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    first = _invoke(["--out", str(run), *TINY, "--stop-after", "1", "--json"])
+    assert first.exit_code == 0, first.output
+    assert _last_json(first.output)["epochs_done"] == 1
+    second = _invoke(["--resume", str(run), "--json"])
+    assert second.exit_code == 0, second.output
+    assert _last_json(second.output)["epochs_done"] == 2
+    straight = _invoke(["--out", str(tmp_path / "straight"), *TINY, "--json"])
+    assert straight.exit_code == 0, straight.output
+    a = torch.load(run / "checkpoint.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--chip", "ngspice"], "ngspice chip backend is not available yet"),
+        (["--chip", "visa://GPIB0::1::INSTR"], "visa chip backend is not available yet"),
+        (["--set", "network.n_hiden=3"], "network.n_hiden"),
+        (["--resume", "elsewhere"], "drop --out"),
+        (["--resume", "elsewhere", "--set", "seed=1"], "drop --config/--set"),
+    ],
+)
+def test_user_errors_are_bruno_hil_errors(tmp_path: Path, args: list[str], fragment: str) -> None:
+    result = _invoke(["--out", str(tmp_path / "run"), *args])
+    assert isinstance(result.exception, BrunoHilError), result.output
+    assert fragment in str(result.exception)
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_resume_of_a_missing_run_names_the_folder(tmp_path: Path) -> None:
+    result = _invoke(["--resume", str(tmp_path / "nowhere")])
+    assert isinstance(result.exception, BrunoHilError), result.output
+    assert f"{tmp_path / 'nowhere'}: cannot resume" in str(result.exception)
+
+
+def test_bad_config_file_exits_2_with_its_name(tmp_path: Path, capsys) -> None:
+    from bruno_hil.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training:\n  epoch: 3\n")
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--config", str(bad), "--out", str(tmp_path / "run")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "training.epoch" in err

@@ -1,0 +1,223 @@
+"""Training: config loading, the network, the trainer's run folder and exact resume."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from bruno_hil.training.config import ConfigError, RunConfig, load_config, parse_sets
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+# A tiny run: 2 samples per class, 8 hidden neurons, 20 inner steps, 30 time steps.
+TINY = [
+    "data.samples_per_class=5",
+    "data.max_train=54",
+    "data.max_test=27",
+    "data.n_steps=30",
+    "network.n_hidden=8",
+    "network.n_inner=20",
+    "training.epochs=3",
+    "training.batch_size=27",
+    "training.progress=false",
+]
+
+
+@pytest.fixture
+def loop() -> ModuleType:
+    """The trainer module."""
+    from bruno_hil.training import loop
+
+    return loop
+
+
+# -- config ------------------------------------------------------------------------------
+def test_defaults_need_no_file() -> None:
+    config = load_config()
+    assert config == RunConfig()
+    assert config.chip == "surrogate" and config.data.name == "braille"
+
+
+def test_yaml_file_and_sets_override_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text("seed: 4\nnetwork:\n  bits: 3\n  fecap: {v_thr_V: 2.0}\ntraining:\n  lr: 1\n")
+    config = load_config(path, ["training.epochs=7", "network.neuron=lif"])
+    assert config.seed == 4 and config.network.bits == 3 and config.training.lr == 1.0
+    assert config.training.epochs == 7 and config.network.neuron == "lif"
+    assert config.network.fecap_params("x").v_thr_V == 2.0
+    assert config.data == RunConfig().data  # untouched section keeps its defaults
+
+
+def test_saved_config_round_trips(tmp_path: Path) -> None:
+    config = load_config(None, ["network.bits=4", "data.max_train=10"])
+    config.save(tmp_path / "c.yaml")
+    assert load_config(tmp_path / "c.yaml") == config
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("network:\n  n_hiden: 3\n", ["network.n_hiden", "n_hidden"]),
+        ("bogus: 1\n", ["bogus", "top level"]),
+        ("training:\n  epochs: two\n", ["training.epochs", "expected int", "'two'"]),
+        ("network:\n  bits: 5\n", ["network.bits = 5"]),
+        ("network:\n  fecap: {v_thr: 2}\n", ["network.fecap", "'v_thr'"]),
+        ("network:\n  fecap: {v_thr_V: 50}\n", ["v_thr_V", "outside"]),
+        ("data: [1, 2]\n", ["data", "expected a mapping"]),
+    ],
+)
+def test_bad_config_names_the_file_and_key(tmp_path: Path, text: str, fragments: list) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert str(path) in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.yaml"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_parse_sets_builds_nested_values() -> None:
+    assert parse_sets(["a.b=3", "a.c=null", "d=x"]) == {"a": {"b": 3, "c": None}, "d": "x"}
+    with pytest.raises(ConfigError, match=r"section\.key=value"):
+        parse_sets(["epochs"])
+
+
+def test_chip_selection(loop: ModuleType) -> None:
+    assert loop.open_chip("surrogate") is None
+    for spec in ("ngspice", "visa://TCPIP::1.2.3.4::INSTR"):
+        with pytest.raises(loop.ChipUnavailableError, match="not available yet"):
+            loop.open_chip(spec)
+    with pytest.raises(loop.ChipUnavailableError, match="unknown chip"):
+        loop.open_chip("fpga")
+
+
+def test_build_dataset_applies_the_subset(loop: ModuleType) -> None:
+    config = load_config(None, TINY)
+    data = loop.build_dataset(config.data)
+    assert len(data.y_train) == 54 and len(data.y_test) == 27
+    assert data.n_inputs == 128 and data.n_steps == 30
+
+
+def test_experiment_configs_are_valid() -> None:
+    files = sorted(EXPERIMENTS.glob("*.yaml"))
+    assert files, "no experiment configs"
+    for path in files:
+        load_config(path)
+
+
+# -- trainer -----------------------------------------------------------------------------
+def _weights(trainer) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in trainer.network.state_dict().items()}
+
+
+def test_resumed_run_ends_with_bitwise_identical_weights(loop: ModuleType, tmp_path: Path) -> None:
+    # 3-bit weights: stochastic rounding draws from the torch RNG on every forward pass.
+    config = load_config(None, [*TINY, "network.bits=3", "network.read_noise=0.05"])
+    full = loop.Trainer.create(config, tmp_path / "full")
+    full.fit()
+    part = loop.Trainer.create(config, tmp_path / "part")
+    summary = part.fit(stop_after=1)  # "killed" after epoch 1
+    assert summary["epochs_done"] == 1 and not summary["complete"]
+    del part
+    torch.manual_seed(12345)  # whatever the process did in between must not matter
+    resumed = loop.Trainer.resume(tmp_path / "part")
+    assert resumed.epoch == 1
+    resumed.fit()
+    expected, got = _weights(full), _weights(resumed)
+    assert expected.keys() == got.keys()
+    for key in expected:
+        assert torch.equal(expected[key], got[key]), key
+    m_full = pd.read_csv(tmp_path / "full" / "metrics.csv")
+    m_res = pd.read_csv(tmp_path / "part" / "metrics.csv")
+    cols = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc"]
+    pd.testing.assert_frame_equal(m_full[cols], m_res[cols])
+
+
+def test_run_folder_contents(loop: ModuleType, tmp_path: Path) -> None:
+    config = load_config(None, TINY)
+    trainer = loop.Trainer.create(config, tmp_path / "run")
+    summary = trainer.fit()
+    run = tmp_path / "run"
+    for name in ("config.yaml", "metrics.csv", "checkpoint.pt", "best.pt"):
+        assert (run / name).is_file(), name
+    for name in ("curves.png", "raster.png", "traces.png"):
+        assert (run / name).read_bytes()[:4] == b"\x89PNG", name
+    assert not list(run.glob("*.tmp"))
+    assert load_config(run / "config.yaml") == config
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert metrics["epoch"].tolist() == [1, 2, 3]
+    assert summary["test_acc"] == pytest.approx(metrics["test_acc"].iloc[-1])
+    assert summary["best_test_acc"] == pytest.approx(metrics["test_acc"].max())
+    assert summary["complete"] and summary["chance"] == pytest.approx(1 / 27)
+
+
+def test_fresh_run_refuses_a_used_folder_and_resume_needs_one(
+    loop: ModuleType, tmp_path: Path
+) -> None:
+    config = load_config(None, [*TINY, "training.epochs=1"])
+    loop.Trainer.create(config, tmp_path / "run").fit()
+    with pytest.raises(loop.RunFolderError, match="--resume"):
+        loop.Trainer.create(config, tmp_path / "run")
+    with pytest.raises(loop.RunFolderError, match=r"cannot resume, config\.yaml is missing"):
+        loop.Trainer.resume(tmp_path / "empty")
+    (tmp_path / "no_ckpt").mkdir()
+    config.save(tmp_path / "no_ckpt" / "config.yaml")
+    with pytest.raises(loop.RunFolderError, match=r"cannot resume, checkpoint\.pt is missing"):
+        loop.Trainer.resume(tmp_path / "no_ckpt")
+
+
+def test_training_changes_the_weights_and_uses_adamax(loop: ModuleType, tmp_path: Path) -> None:
+    config = load_config(None, [*TINY, "training.epochs=1"])
+    trainer = loop.Trainer.create(config, tmp_path / "run")
+    before = _weights(trainer)
+    trainer.fit()
+    after = _weights(trainer)
+    assert isinstance(trainer.optimizer, torch.optim.Adamax)
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert changed, "no weight changed"
+
+
+def test_smoke_training_beats_chance(loop: ModuleType, tmp_path: Path) -> None:
+    """The documented smoke config (FeLIF, BRUNO) trains clearly above chance (1/27)."""
+    config = load_config(EXPERIMENTS / "smoke.yaml")
+    t0 = time.perf_counter()
+    summary = loop.Trainer.create(config, tmp_path / "run").fit()
+    elapsed = time.perf_counter() - t0
+    print(f"smoke: {summary['best_test_acc']:.3f} in {elapsed:.1f} s")
+    assert summary["best_test_acc"] > 3 * summary["chance"], summary
+    assert np.isfinite(summary["train_loss"])
+
+
+def test_forward_asks_the_chip_for_each_neuron_layer(loop: ModuleType) -> None:
+    """A chip backend is consulted once per neuron layer with that layer's input current;
+    a chip that supplies no override (None) leaves the forward pass unchanged."""
+    config = load_config(None, [*TINY, "network.bits=null"])
+    data = loop.build_dataset(config.data)
+    torch.manual_seed(0)
+    net = loop.Network(config.network, data.n_inputs, data.n_classes, config.data.dt_s, "t")
+    inputs, _ = data.batch("train", np.arange(3))
+    calls = []
+
+    class RecordingChip:
+        def fine(self, name, layer, current):
+            calls.append((name, tuple(current.shape)))
+            return None
+
+    with torch.no_grad():
+        plain, _ = loop.forward(net, inputs, None)
+        chipped, records = loop.forward(net, inputs, RecordingChip())
+    assert calls == [("hidden", (30, 3, 8)), ("output", (30, 3, 27))]
+    assert torch.equal(plain, chipped)
+    assert records["hidden"]["spikes"].shape == (30, 3, 8)
