@@ -72,7 +72,7 @@ def test_resume_continues_a_stopped_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--chip", "ngspice"], "ngspice chip backend is not available yet"),
+        (["--chip", "ngspice", "--set", "network.mode=bptt"], "trained with BRUNO"),
         (["--chip", "visa://GPIB0::1::INSTR"], "visa chip backend is not available yet"),
         (["--set", "network.n_hiden=3"], "network.n_hiden"),
         (["--resume", "elsewhere"], "drop --out"),

@@ -41,7 +41,7 @@ def loop() -> ModuleType:
 def test_defaults_need_no_file() -> None:
     config = load_config()
     assert config == RunConfig()
-    assert config.chip == "surrogate" and config.data.name == "braille"
+    assert config.chip == "ngspice" and config.data.name == "braille"
 
 
 def test_yaml_file_and_sets_override_defaults(tmp_path: Path) -> None:
@@ -95,12 +95,13 @@ def test_parse_sets_builds_nested_values() -> None:
 
 
 def test_chip_selection(loop: ModuleType) -> None:
-    assert loop.open_chip("surrogate") is None
-    for spec in ("ngspice", "visa://TCPIP::1.2.3.4::INSTR"):
-        with pytest.raises(loop.ChipUnavailableError, match="not available yet"):
-            loop.open_chip(spec)
+    assert loop.open_chip(load_config(None, ["chip=surrogate"])) is None
+    with pytest.raises(loop.ChipUnavailableError, match="not available yet"):
+        loop.open_chip(load_config(None, ["chip=visa://TCPIP::1.2.3.4::INSTR"]))
     with pytest.raises(loop.ChipUnavailableError, match="unknown chip"):
-        loop.open_chip("fpga")
+        loop.open_chip(load_config(None, ["chip=fpga"]))
+    with pytest.raises(loop.ChipUnavailableError, match=r"network\.neuron = 'lif'"):
+        loop.open_chip(load_config(None, ["network.neuron=lif"]))
 
 
 def test_build_dataset_applies_the_subset(loop: ModuleType) -> None:

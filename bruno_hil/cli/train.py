@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Annotated
@@ -23,8 +24,7 @@ def train(
         str | None,
         typer.Option(
             "--chip",
-            help="Fine forward: surrogate, ngspice or visa://<resource> (default: the"
-            " config's, surrogate).",
+            help="Fine forward: ngspice (the default), surrogate or visa://<resource>.",
         ),
     ] = None,
     out: Annotated[
@@ -56,14 +56,21 @@ def train(
             )
         if out is not None and out != resume:
             raise RunFolderError(f"--resume {resume} writes into that folder; drop --out {out}")
-        saved = load_config(resume / "config.yaml") if (resume / "config.yaml").is_file() else None
-        spec = chip or (saved.chip if saved else "surrogate")
-        trainer = Trainer.resume(resume, open_chip(spec))
+        if not (resume / "config.yaml").is_file():
+            raise RunFolderError(f"{resume}: cannot resume, config.yaml is missing")
+        saved = load_config(resume / "config.yaml")
+        source = open_chip(dataclasses.replace(saved, chip=chip) if chip else saved)
+        trainer = Trainer.resume(resume, source)
     else:
         run_config = load_config(config, [*(sets or []), *([f"chip={chip}"] if chip else [])])
         run_dir = out or Path("runs") / time.strftime("train-%Y%m%d-%H%M%S", time.gmtime())
-        trainer = Trainer.create(run_config, run_dir, open_chip(run_config.chip))
-    result = trainer.fit(stop_after=stop_after)
+        source = open_chip(run_config)
+        trainer = Trainer.create(run_config, run_dir, source)
+    try:
+        result = trainer.fit(stop_after=stop_after)
+    finally:
+        if source is not None:
+            source.close()
     if as_json:
         print_json(result)
     else:

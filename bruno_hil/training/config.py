@@ -29,20 +29,24 @@ class ConfigError(BrunoHilError, ValueError):
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which data set, how big, and the subset used for training."""
+    """Which data set, how big, and the subset used for training.
+
+    The defaults of every section are the README's main job: a small Braille run whose
+    output layer runs on the ngspice chip in a few minutes on 2 cores; the full software
+    experiments set their sizes in ``experiments/*.yaml``."""
 
     name: str = "braille"
     """``braille`` (27 classes, 128 inputs) or ``randman``."""
     seed: int = 0
     """Seed of the data generation, split and input encoding."""
-    samples_per_class: int = 200
-    n_steps: int = 100
+    samples_per_class: int = 20
+    n_steps: int = 50
     """Time steps per sample (each ``dt_s``)."""
     dt_s: float = 1e-3
     test_fraction: float = 0.2
     max_train: int | None = None
     """Train on a class-balanced subset of at most this many samples (None: all)."""
-    max_test: int | None = None
+    max_test: int | None = 27
     n_tiles: int = 32
     """Braille: copies of each taxel channel (4 x 32 = 128 inputs)."""
     noise_std: float = 0.05
@@ -76,10 +80,10 @@ class NetworkConfig:
     mode: str = "bruno"
     """FeLIF gradient: ``bruno`` (fine forward, coarse-step Jacobian), ``nobruno`` (coarse
     forward and backward) or ``bptt`` (backprop through every inner step)."""
-    n_hidden: int = 128
+    n_hidden: int = 32
     bits: int | None = None
     """RRAM weight resolution: None (full precision) or 8, 4, 3 bits."""
-    n_inner: int = 100
+    n_inner: int = 20
     """FeLIF fine inner Euler steps per network step (1000 = 1 us steps)."""
     surrogate_beta: float = 10.0
     variability_cv: float = 0.0
@@ -120,8 +124,8 @@ class NetworkConfig:
 class TrainingConfig:
     """Optimisation: Adamax on the cross-entropy of output spike counts."""
 
-    epochs: int = 20
-    batch_size: int = 64
+    epochs: int = 9
+    batch_size: int = 27
     lr: float = 5e-3
     """Adamax learning rate."""
     eval_every: int = 1
@@ -137,16 +141,51 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class HilConfig:
+    """Chip-in-the-loop settings (used when ``chip`` is not ``surrogate``)."""
+
+    layers: str = "output"
+    """Neuron layers simulated on the chip, comma-separated: ``output``, ``hidden``."""
+    surrogate_epochs: int = 8
+    """Epochs trained in the torch surrogate before the chip takes over the forward pass
+    (0: in the loop from the start)."""
+    samples_per_epoch: int | None = 27
+    """In-the-loop epochs use at most this many training samples (None: all)."""
+    variability_cv: float = 0.0
+    """Device-to-device variability of the chip's FeCap neurons (relative std)."""
+    workers: int = 2
+    """Local ngspice worker processes (ignored with a scheduler)."""
+    scheduler: str | None = None
+    """Dask scheduler address (``tcp://host:port``) to fan the simulations out to."""
+    timeout_s: float = 120.0
+    """Time limit of one neuron simulation [s]."""
+
+    def check(self) -> None:
+        for name in self.layer_names():
+            _choice("hil.layers", name, ("hidden", "output"))
+        if self.surrogate_epochs < 0:
+            raise ConfigError(f"hil.surrogate_epochs = {self.surrogate_epochs}: must be >= 0")
+        if self.samples_per_epoch is not None:
+            _positive("hil.samples_per_epoch", self.samples_per_epoch)
+        _positive("hil.workers", self.workers)
+        _positive("hil.timeout_s", self.timeout_s)
+
+    def layer_names(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.layers.split(",") if name.strip())
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs; ``source`` names where it came from (for errors)."""
 
     seed: int = 0
     """Seed of the weight initialisation, shuffling and every stochastic draw in training."""
-    chip: str = "surrogate"
+    chip: str = "ngspice"
     """Where the fine forward runs: ``surrogate``, ``ngspice`` or ``visa://<resource>``."""
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    hil: HilConfig = field(default_factory=HilConfig)
 
     def check(self, source: str) -> None:
         """Validate every section; errors name ``source``."""
@@ -154,6 +193,7 @@ class RunConfig:
             self.data.check()
             self.network.check()
             self.training.check()
+            self.hil.check()
         except ConfigError as err:
             raise ConfigError(f"{source}: {err}") from None
         try:

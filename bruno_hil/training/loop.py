@@ -41,16 +41,34 @@ class ChipUnavailableError(BrunoHilError):
     """The selected chip backend does not exist (yet) in this installation."""
 
 
-def open_chip(spec: str) -> FineSource | None:
-    """The fine-forward source named by ``--chip``: ``surrogate`` is the torch integrator
-    inside the neuron layers (returns None); ``ngspice`` and ``visa://...`` are not
-    available yet."""
+def open_chip(config: RunConfig) -> FineSource | None:
+    """The fine-forward source named by ``config.chip``: ``surrogate`` is the torch
+    integrator inside the neuron layers (returns None); ``ngspice`` simulates the
+    ``hil.layers`` neuron layers as FeLIF circuits; ``visa://...`` is not available yet."""
+    spec = config.chip
     if spec == "surrogate":
         return None
-    if spec == "ngspice" or spec.startswith("visa://"):
+    if spec == "ngspice":
+        if config.network.neuron != "felif" or config.network.mode != "bruno":
+            raise ChipUnavailableError(
+                f"--chip ngspice runs FeLIF neurons trained with BRUNO; got network.neuron ="
+                f" {config.network.neuron!r}, network.mode = {config.network.mode!r}"
+            )
+        from bruno_hil.chip.ngspice_chip import NgspiceChip
+
+        hil = config.hil
+        return NgspiceChip(
+            layers=hil.layer_names(),
+            variability_cv=hil.variability_cv,
+            seed=config.seed,
+            workers=hil.workers,
+            scheduler=hil.scheduler,
+            timeout_s=hil.timeout_s,
+        )
+    if spec.startswith("visa://"):
         raise ChipUnavailableError(
-            f"--chip {spec}: the {spec.split(':')[0]} chip backend is not available yet in"
-            " this version of bruno_hil; use --chip surrogate"
+            f"--chip {spec}: the visa chip backend is not available yet in this version of"
+            " bruno_hil; use --chip ngspice or --chip surrogate"
         )
     raise ChipUnavailableError(
         f"--chip {spec!r}: unknown chip; expected surrogate, ngspice or visa://<resource>"
@@ -96,8 +114,14 @@ def batch_loss(
     go to the lowest class index) and the layer records."""
     out, records = forward(network, inputs, chip)
     scores = logits(network.config, out)
-    loss = F.cross_entropy(scores, labels)
-    correct = int((scores.argmax(dim=1) == labels).sum())
+    keep = torch.ones(len(labels), dtype=torch.bool)
+    failed = getattr(chip, "failed_samples", lambda: None)()
+    if failed is not None:  # samples the chip could not simulate are left out
+        keep = ~torch.from_numpy(failed)
+    if not keep.any():
+        return scores.sum() * 0.0, 0, records
+    loss = F.cross_entropy(scores[keep], labels[keep])
+    correct = int((scores[keep].argmax(dim=1) == labels[keep]).sum())
     return loss, correct, records
 
 
@@ -138,6 +162,7 @@ class Trainer:
         self.config = config
         self.run_dir = Path(run_dir)
         self.chip = chip
+        """The chip; it takes over the forward pass after ``hil.surrogate_epochs``."""
         random.seed(config.seed)
         np.random.seed(config.seed)
         torch.manual_seed(config.seed)
@@ -185,10 +210,17 @@ class Trainer:
         gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
         return torch.randperm(len(self.data.y_train), generator=gen).numpy()
 
+    def chip_for(self, epoch: int) -> FineSource | None:
+        """The fine source of ``epoch``: the surrogate first, then the chip."""
+        return self.chip if epoch >= self.config.hil.surrogate_epochs else None
+
     def train_epoch(self, epoch: int) -> tuple[float, float]:
         """One pass over the training set: mean loss and accuracy."""
         self.network.train()
         order = self._order(epoch)
+        chip = self.chip_for(epoch)
+        if chip is not None and self.config.hil.samples_per_epoch is not None:
+            order = order[: self.config.hil.samples_per_epoch]
         size = self.config.training.batch_size
         total_loss, correct = 0.0, 0
         batches = range(0, len(order), size)
@@ -200,7 +232,7 @@ class Trainer:
         )
         for start in bar:
             inputs, labels = self.data.batch("train", order[start : start + size])
-            loss, n_ok, _ = batch_loss(self.network, inputs, labels, self.chip)
+            loss, n_ok, _ = batch_loss(self.network, inputs, labels, chip)
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
@@ -210,18 +242,38 @@ class Trainer:
         return total_loss / len(order), correct / len(order)
 
     @torch.no_grad()
-    def evaluate(self) -> tuple[float, float]:
-        """Mean loss and accuracy on the test set."""
+    def evaluate(self, chip: FineSource | None = None) -> dict[str, float]:
+        """Loss and accuracy on the test set with ``chip`` as the fine forward; with a
+        chip also the surrogate's accuracy on the same inputs and weights and the
+        chip-vs-surrogate fidelity (prediction agreement, output spike-count error)."""
         self.network.eval()
         n = len(self.data.y_test)
         size = self.config.training.batch_size
-        total_loss, correct = 0.0, 0
+        total_loss, correct, agree, count_err, failed = 0.0, 0, 0, 0.0, 0
+        surrogate_correct = 0
         for start in range(0, n, size):
             inputs, labels = self.data.batch("test", np.arange(start, min(start + size, n)))
-            loss, n_ok, _ = batch_loss(self.network, inputs, labels, self.chip)
+            loss, n_ok, records = batch_loss(self.network, inputs, labels, chip)
             total_loss += loss.item() * len(labels)
             correct += n_ok
-        return total_loss / n, correct / n
+            if chip is not None:
+                _, s_ok, s_records = batch_loss(self.network, inputs, labels, None)
+                surrogate_correct += s_ok
+                counts = records["output"]["spikes"].sum(0)
+                s_counts = s_records["output"]["spikes"].sum(0)
+                agree += int((counts.argmax(1) == s_counts.argmax(1)).sum())
+                count_err += float((counts - s_counts).abs().mean()) * len(labels)
+                mask = chip.failed_samples()
+                failed += 0 if mask is None else int(mask.sum())
+        result = {"test_loss": total_loss / n, "test_acc": correct / n}
+        if chip is not None:
+            result.update(
+                surrogate_test_acc=surrogate_correct / n,
+                chip_surrogate_agreement=agree / n,
+                spike_count_mae=count_err / n,
+                chip_failed_test_samples=failed,
+            )
+        return result
 
     # -- the run ---------------------------------------------------------------------------
     def _checkpoint(self) -> None:
@@ -250,14 +302,18 @@ class Trainer:
             t0 = time.perf_counter()
             train_loss, train_acc = self.train_epoch(self.epoch)
             train_time = time.perf_counter() - t0
+            chip = self.chip_for(self.epoch)
             self.epoch += 1
             row = {"epoch": self.epoch, "train_loss": train_loss, "train_acc": train_acc}
+            row["on_chip"] = chip is not None
             if self.epoch % cfg.eval_every == 0 or self.epoch == cfg.epochs:
-                row["test_loss"], row["test_acc"] = self.evaluate()
+                row.update(self.evaluate(chip))
                 if row["test_acc"] > best:
                     best = row["test_acc"]
                     _atomic_save(self.network.state_dict(), self.run_dir / BEST_FILE)
             row["epoch_time_s"] = train_time
+            if chip is not None:
+                row.update(chip.stats.as_dict())
             self.history.append(row)
             self._checkpoint()
         if self.epoch >= cfg.epochs:
@@ -273,7 +329,7 @@ class Trainer:
             self.network.eval()
             n = min(4, len(self.data.y_test))
             inputs, labels = self.data.batch("test", np.arange(n))
-            _, records = forward(self.network, inputs, self.chip)
+            _, records = forward(self.network, inputs, self.chip_for(self.epoch - 1))
         plots.plot_raster(inputs, records, int(labels[0]), self.run_dir / "raster.png")
         plots.plot_traces(records, self.data.dt_s, self.run_dir / "traces.png")
 
@@ -298,4 +354,15 @@ class Trainer:
             "test_acc": tested[-1]["test_acc"] if tested else None,
             "best_test_acc": max((r["test_acc"] for r in tested), default=None),
             "train_time_s": sum(row["epoch_time_s"] for row in self.history),
+            **{
+                key: last[key]
+                for key in (
+                    "surrogate_test_acc",
+                    "chip_surrogate_agreement",
+                    "spike_count_mae",
+                    "chip_failed_test_samples",
+                )
+                if key in last
+            },
+            **({"chip": self.chip.stats.as_dict()} if self.chip is not None else {}),
         }

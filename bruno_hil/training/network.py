@@ -33,6 +33,14 @@ class FineSource(Protocol):
         ``[T, B, N]`` (amperes for FeLIF)."""
         ...
 
+    def failed_samples(self) -> Any:
+        """[B] bool mask of the last forward's samples the chip could not run, or None."""
+        ...
+
+    def close(self) -> None:
+        """Release the chip (worker processes, instruments)."""
+        ...
+
 
 class Network(nn.Module):
     """Two RRAM crossbars and two neuron layers, built from a :class:`NetworkConfig`."""

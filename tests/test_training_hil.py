@@ -1,0 +1,85 @@
+"""Chip-in-the-loop training: the output layer runs in ngspice, BRUNO gives the gradients."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from bruno_hil.training import loop
+from bruno_hil.training.config import load_config
+
+TINY_HIL = [
+    "chip=ngspice",
+    "data.name=randman",
+    "data.randman_classes=3",
+    "data.randman_units=16",
+    "data.n_steps=20",
+    "data.samples_per_class=8",
+    "data.max_test=null",
+    "network.n_hidden=8",
+    "network.input_scale_A=60e-9",
+    "training.epochs=3",
+    "training.batch_size=6",
+    "training.lr=0.02",
+    "training.progress=false",
+    "hil.surrogate_epochs=0",
+    "hil.samples_per_epoch=null",
+]
+
+
+def test_in_the_loop_steps_lower_the_chip_loss_of_a_batch() -> None:
+    """Adamax steps with the chip's forward and BRUNO's backward fit one batch: its loss,
+    measured on the chip, goes down."""
+    config = load_config(None, TINY_HIL)
+    data = loop.build_dataset(config.data)
+    torch.manual_seed(0)
+    net = loop.Network(config.network, data.n_inputs, data.n_classes, config.data.dt_s, "t")
+    inputs, labels = data.batch("train", np.arange(6))
+    optimizer = torch.optim.Adamax(net.parameters(), lr=0.05)
+    chip = loop.open_chip(config)
+    try:
+        losses = []
+        for _ in range(6):
+            loss, _, _ = loop.batch_loss(net, inputs, labels, chip)
+            losses.append(loss.item())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        assert chip.failed_samples() is not None and not chip.failed_samples().any()
+    finally:
+        chip.close()
+    assert min(losses[-2:]) < losses[0], losses
+
+
+def test_a_run_reports_chip_figures(tmp_path: Path) -> None:
+    config = load_config(None, [*TINY_HIL, "training.epochs=1"])
+    chip = loop.open_chip(config)
+    try:
+        summary = loop.Trainer.create(config, tmp_path / "run", chip).fit()
+    finally:
+        chip.close()
+    for key in ("surrogate_test_acc", "chip_surrogate_agreement", "spike_count_mae"):
+        assert key in summary
+    assert 0.0 <= summary["chip_surrogate_agreement"] <= 1.0
+    assert summary["chip"]["chip_wall_s_per_sample"] > 0
+    assert summary["chip"]["chip_failed_samples"] == 0
+
+
+def test_the_chip_takes_over_after_the_surrogate_epochs(tmp_path: Path) -> None:
+    config = load_config(
+        None, [*TINY_HIL, "hil.surrogate_epochs=1", "training.epochs=2", "hil.samples_per_epoch=6"]
+    )
+    chip = loop.open_chip(config)
+    try:
+        loop.Trainer.create(config, tmp_path / "run", chip).fit()
+    finally:
+        chip.close()
+    metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    assert metrics["on_chip"].tolist() == [False, True]
+    # the in-the-loop epoch ran 6 training samples plus the test set on the chip
+    assert metrics["chip_samples"].iloc[-1] == 6 + 2 * 0 + len(
+        loop.build_dataset(config.data).y_test
+    )
