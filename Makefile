@@ -11,8 +11,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/install.sh
 install: $(STAMP)
 
 demo: $(STAMP)
-	.venv/bin/bruno-hil characterize fecap --out runs/demo/fecap
-	.venv/bin/bruno-hil characterize rram --out runs/demo/rram
+	.venv/bin/bruno-hil train --out runs/demo-$$(date -u +%Y%m%d-%H%M%S)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m "not slow"
@@ -26,3 +25,5 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/runner_bench.py
+	$(PY) benchmarks/chip_throughput.py
+	$(PY) benchmarks/bruno_vs_bptt.py

@@ -8,7 +8,6 @@ thing on stdout.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 
 import typer
@@ -31,14 +30,14 @@ def _root() -> None:
     (A callback keeps subcommand names required even while only one is registered.)"""
 
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ("characterize", "calibrate", "train", "emulate")
-"""Modules of :mod:`bruno_hil.cli` that each add one subcommand to :data:`app`."""
+SUBCOMMAND_MODULES: tuple[str, ...] = ("train",)
+"""Modules of :mod:`bruno_hil.cli` that each add one subcommand to :data:`app`
+(``characterize``, ``calibrate`` and ``emulate`` join as they land)."""
 
 
 def _register_subcommands() -> None:
     for name in SUBCOMMAND_MODULES:
-        if importlib.util.find_spec(f"bruno_hil.cli.{name}") is not None:  # TODO(lead): strict
-            importlib.import_module(f"bruno_hil.cli.{name}")
+        importlib.import_module(f"bruno_hil.cli.{name}")
 
 
 def main(argv: list[str] | None = None) -> None:
