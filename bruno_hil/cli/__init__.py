@@ -30,9 +30,9 @@ def _root() -> None:
     (A callback keeps subcommand names required even while only one is registered.)"""
 
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ("train",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("characterize", "train")
 """Modules of :mod:`bruno_hil.cli` that each add one subcommand to :data:`app`
-(``characterize``, ``calibrate`` and ``emulate`` join as they land)."""
+(``calibrate`` and ``emulate`` join as they land)."""
 
 
 def _register_subcommands() -> None:

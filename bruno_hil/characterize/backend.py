@@ -1,0 +1,121 @@
+"""The measurement interface of the characterization testbenches.
+
+A :class:`MeasurementBackend` applies a waveform to one device and records what an
+instrument would: a ferroelectric tester (or waveform source + digitizer) for the FeCap,
+a source-measure unit for the RRAM cell. :class:`~bruno_hil.characterize.ngspice_backend.
+NgspiceBackend` does it on the compact models; a pyvisa driver of real instruments
+implements the same methods. Every quantity is in SI units and every DataFrame column
+carries its unit in its name. A backend may add columns; the listed ones are required.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from bruno_hil.devices.params import FeCapParams, RRAMParams
+from bruno_hil.errors import BrunoHilError
+
+FECAP_COLUMNS: tuple[str, ...] = ("time_s", "voltage_V", "current_A", "charge_C")
+"""Required columns of :meth:`MeasurementBackend.fecap_waveform`."""
+RRAM_DC_COLUMNS: tuple[str, ...] = ("voltage_V", "current_A")
+"""Required columns of :meth:`MeasurementBackend.rram_dc_sweep`."""
+RRAM_PULSE_COLUMNS: tuple[str, ...] = (
+    "pulse",
+    "amplitude_V",
+    "read_current_A",
+    "conductance_S",
+)
+"""Required columns of :meth:`MeasurementBackend.rram_pulses`."""
+CHIP_CHOICES: tuple[str, ...] = ("ngspice", "visa://<VISA resource>")
+"""The ``--chip`` values that characterization understands."""
+
+
+class MeasurementError(BrunoHilError, ValueError):
+    """A measurement request is malformed (waveform, compliance, pulse settings)."""
+
+
+class BackendUnavailableError(BrunoHilError, ValueError):
+    """The ``--chip`` backend is unknown or not available in this version."""
+
+
+@runtime_checkable
+class MeasurementBackend(Protocol):
+    """One device on a test bench. State persists *within* a call (a sweep, a pulse train)
+    and each call starts from the device's initial state given by ``params`` (FeCap:
+    P = -P_s; RRAM: gap ``g_init_m``)."""
+
+    def fecap_waveform(
+        self, time_s: np.ndarray, voltage_V: np.ndarray, params: FeCapParams
+    ) -> pd.DataFrame:
+        """Drive the FeCap's top plate with the piecewise-linear waveform through the
+        points (``time_s`` [s], increasing from 0; ``voltage_V`` [V]), bottom plate at
+        ground, and sample at ``time_s``: columns ``time_s``, ``voltage_V`` (applied),
+        ``current_A`` (into the top plate) and ``charge_C`` (its time integral from t = 0:
+        switched plus dielectric charge, plus the leakage, as a Sawyer-Tower circuit or a
+        ferroelectric tester measures it)."""
+        ...
+
+    def rram_dc_sweep(
+        self, voltage_V: np.ndarray, compliance_A: float, params: RRAMParams
+    ) -> pd.DataFrame:
+        """Step the source through the setpoints ``voltage_V`` [V] in order (the state
+        carries through the sweep) with current compliance ``compliance_A`` [A] in both
+        polarities; one row per setpoint: ``voltage_V`` (setpoint) and ``current_A``
+        (through the cell, top to bottom; ``|current_A| <= compliance_A``)."""
+        ...
+
+    def rram_pulses(
+        self,
+        amplitude_V: np.ndarray,
+        width_s: float,
+        read_V: float,
+        params: RRAMParams,
+        compliance_A: float,
+    ) -> pd.DataFrame:
+        """Apply one programming pulse per entry of ``amplitude_V`` [V], each ``width_s``
+        [s] long, and read the cell at ``read_V`` [V] after each (the state carries across
+        pulses); one row per pulse: ``pulse`` (1-based), ``amplitude_V``,
+        ``read_current_A`` and ``conductance_S`` (read current / the voltage across the
+        cell during the read: ``read_V`` less any drop in the bench's series elements, as a
+        four-wire read measures it)."""
+        ...
+
+    def close(self) -> None:
+        """Release the instrument or simulator (idempotent)."""
+        ...
+
+
+def open_backend(chip: str, *, sweep_rate_V_per_s: float | None = None) -> MeasurementBackend:
+    """The backend named by ``--chip``: ``ngspice`` (the compact models). ``visa://...``
+    (real instruments) is not available yet; anything else raises
+    :class:`BackendUnavailableError` listing the choices. ``sweep_rate_V_per_s`` [V/s]
+    sets the ramp rate of DC sweeps (default: the backend's, 1 V/s for ngspice)."""
+    if chip == "ngspice":
+        from bruno_hil.characterize.ngspice_backend import BenchSettings, NgspiceBackend
+
+        if sweep_rate_V_per_s is None:
+            return NgspiceBackend()
+        return NgspiceBackend(BenchSettings(sweep_rate_V_per_s=sweep_rate_V_per_s))
+    if chip.startswith("visa://"):
+        raise BackendUnavailableError(
+            f"--chip {chip}: the visa:// instrument backend for characterization is not"
+            " available yet in this version of bruno_hil; use --chip ngspice"
+        )
+    raise BackendUnavailableError(
+        f"--chip {chip!r}: unknown chip for characterize; choose one of {', '.join(CHIP_CHOICES)}"
+    )
+
+
+__all__ = [
+    "CHIP_CHOICES",
+    "FECAP_COLUMNS",
+    "RRAM_DC_COLUMNS",
+    "RRAM_PULSE_COLUMNS",
+    "BackendUnavailableError",
+    "MeasurementBackend",
+    "MeasurementError",
+    "open_backend",
+]

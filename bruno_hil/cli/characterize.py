@@ -1,0 +1,213 @@
+"""``bruno-hil characterize fecap|rram``: characterization testbenches and their figures.
+
+``fecap`` measures a P-E loop (triangle) and optionally PUND; ``rram`` a DC I-V loop with
+compliance and an LTP/LTD pulse train. Device parameters start from the defaults and take
+``--param name=value`` overrides (SI units, range-checked). ``--out DIR`` writes the data
+as CSV (SI units in the column names), the figures and parameters as JSON, and PNG plots.
+``--json`` prints one JSON object with the figures last on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bruno_hil.characterize.backend import open_backend
+from bruno_hil.characterize.fecap import characterize_fecap
+from bruno_hil.characterize.plots import plot_conductance, plot_iv, plot_pe_loop, plot_pund
+from bruno_hil.characterize.rram import characterize_rram
+from bruno_hil.cli import app
+from bruno_hil.cli.output import ensure_out_dir, print_json
+from bruno_hil.devices.params import FeCapParams, RRAMParams
+
+characterize_app = typer.Typer(
+    name="characterize",
+    help="Characterization testbenches: FeCap P-E loop/PUND, RRAM I-V and pulses.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(characterize_app, name="characterize")
+
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        help="Override a device parameter, name=value in SI units (repeatable),"
+        " e.g. --param p_s_C_per_m2=0.2.",
+    ),
+]
+ChipOption = Annotated[
+    str, typer.Option("--chip", help="Device under test: ngspice (compact models).")
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="Write CSV data, figures (JSON) and PNG plots here."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the figures as JSON last.")]
+
+
+def _write_json(path: Path, content: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def _report(
+    device: str,
+    chip: str,
+    params: dict[str, float],
+    figures: dict[str, float],
+    files: list[Path],
+    as_json: bool,
+) -> None:
+    """Print the figures: a JSON object (``--json``) or a short table."""
+    if as_json:
+        print_json(
+            {
+                "device": device,
+                "chip": chip,
+                "figures": figures,
+                "params": params,
+                "files": [str(f) for f in files],
+            }
+        )
+        return
+    typer.echo(f"{device} on {chip}:")
+    for name, value in figures.items():
+        typer.echo(f"  {name:28s} {value:.4g}")
+    for path in files:
+        typer.echo(f"wrote {path}")
+
+
+@characterize_app.command("fecap")
+def fecap(
+    amplitude_V: Annotated[
+        float, typer.Option("--amplitude-V", help="Peak voltage of the triangle and PUND [V].")
+    ] = 3.0,
+    frequency_Hz: Annotated[
+        float, typer.Option("--frequency-Hz", help="Frequency of the triangle [Hz].")
+    ] = 1e3,
+    n_cycles: Annotated[
+        int, typer.Option("--n-cycles", help="Triangle periods; the last one is the loop.")
+    ] = 2,
+    pund: Annotated[bool, typer.Option("--pund/--no-pund", help="Also run PUND.")] = True,
+    param: ParamOption = None,
+    chip: ChipOption = "ngspice",
+    out: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """P-E hysteresis loop (P_r, E_c, P_s, loop area) and PUND of the FeCap."""
+    params = FeCapParams().with_overrides(param or [])
+    backend = open_backend(chip)
+    try:
+        result = characterize_fecap(
+            backend, params, amplitude_V, frequency_Hz, n_cycles=n_cycles, pund=pund
+        )
+    finally:
+        backend.close()
+    figures = result.as_dict()
+    files: list[Path] = []
+    out_dir = ensure_out_dir(out)
+    if out_dir is not None:
+        result.loop.to_csv(out_dir / "fecap_loop.csv", index=False)
+        files += [
+            out_dir / "fecap_loop.csv",
+            plot_pe_loop(result.loop, out_dir / "fecap_pe_loop.png", 1.0 / frequency_Hz),
+        ]
+        if result.pund is not None:
+            result.pund.to_csv(out_dir / "fecap_pund.csv", index=False)
+            files += [
+                out_dir / "fecap_pund.csv",
+                plot_pund(result.pund, out_dir / "fecap_pund.png"),
+            ]
+        files.append(
+            _write_json(
+                out_dir / "fecap_figures.json",
+                {"chip": chip, "params": params.as_dict(), "figures": figures},
+            )
+        )
+    _report("fecap", chip, params.as_dict(), figures, files, as_json)
+
+
+@characterize_app.command("rram")
+def rram(
+    v_max_V: Annotated[
+        float, typer.Option("--v-max-V", help="Most positive voltage of the I-V sweep [V].")
+    ] = 1.0,
+    v_min_V: Annotated[
+        float,
+        typer.Option("--v-min-V", help="Most negative voltage of the I-V sweep [V] (< 0)."),
+    ] = -1.0,
+    compliance_A: Annotated[
+        float, typer.Option("--compliance-A", help="Current compliance, both polarities [A].")
+    ] = 100e-6,
+    sweep_rate_V_per_s: Annotated[
+        float, typer.Option("--sweep-rate-V-per-s", help="Ramp rate of the I-V sweep [V/s].")
+    ] = 1.0,
+    n_pulses: Annotated[
+        int, typer.Option("--n-pulses", help="SET pulses, then as many RESET pulses.")
+    ] = 20,
+    set_amplitude_V: Annotated[
+        float, typer.Option("--set-amplitude-V", help="SET pulse amplitude [V] (> 0).")
+    ] = 1.0,
+    reset_amplitude_V: Annotated[
+        float, typer.Option("--reset-amplitude-V", help="RESET pulse amplitude [V] (< 0).")
+    ] = -1.0,
+    pulse_width_s: Annotated[
+        float, typer.Option("--pulse-width-s", help="Programming pulse width, in seconds.")
+    ] = 1e-6,
+    read_V: Annotated[
+        float, typer.Option("--read-V", help="Read voltage for R_on/R_off and pulse reads [V].")
+    ] = 0.1,
+    read_noise_rel: Annotated[
+        float,
+        typer.Option("--read-noise-rel", help="Relative read noise sigma/G for the levels count."),
+    ] = 0.02,
+    k_sigma: Annotated[
+        float, typer.Option("--k-sigma", help="Levels differ by more than k_sigma sigmas.")
+    ] = 3.0,
+    param: ParamOption = None,
+    chip: ChipOption = "ngspice",
+    out: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """I-V loop (V_set, V_reset, R_on, R_off) and LTP/LTD pulses (levels) of the RRAM."""
+    params = RRAMParams().with_overrides(param or [])
+    backend = open_backend(chip, sweep_rate_V_per_s=sweep_rate_V_per_s)
+    try:
+        result = characterize_rram(
+            backend,
+            params,
+            v_max_V=v_max_V,
+            v_min_V=v_min_V,
+            compliance_A=compliance_A,
+            n_pulses=n_pulses,
+            set_amplitude_V=set_amplitude_V,
+            reset_amplitude_V=reset_amplitude_V,
+            pulse_width_s=pulse_width_s,
+            read_V=read_V,
+            read_noise_rel=read_noise_rel,
+            k_sigma=k_sigma,
+        )
+    finally:
+        backend.close()
+    figures = {**result.as_dict(), "sweep_rate_V_per_s": sweep_rate_V_per_s}
+    files: list[Path] = []
+    out_dir = ensure_out_dir(out)
+    if out_dir is not None:
+        result.iv.to_csv(out_dir / "rram_iv.csv", index=False)
+        result.pulses.to_csv(out_dir / "rram_pulses.csv", index=False)
+        files += [
+            out_dir / "rram_iv.csv",
+            out_dir / "rram_pulses.csv",
+            plot_iv(result.iv, out_dir / "rram_iv.png", compliance_A),
+            plot_conductance(result.pulses, out_dir / "rram_conductance.png"),
+            _write_json(
+                out_dir / "rram_figures.json",
+                {"chip": chip, "params": params.as_dict(), "figures": figures},
+            ),
+        ]
+    _report("rram", chip, params.as_dict(), figures, files, as_json)
