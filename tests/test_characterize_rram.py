@@ -87,10 +87,13 @@ def test_levels_rule() -> None:
     assert distinguishable_levels([1.0, 1.01, 1.02, 1.03]) == 1
     assert distinguishable_levels(1.2 ** np.arange(6)) == 6
     assert distinguishable_levels([3.0, 1.0, 2.0]) == 3  # order does not matter
-    # boundary: distinct iff the difference exceeds k*sigma*sqrt(Ga^2 + Gb^2)
-    gb = 1.0 + 3 * 0.02 * math.hypot(1.0, 1.0) * 1.05
-    assert distinguishable_levels([1.0, gb]) == 2
-    assert distinguishable_levels([1.0, gb], read_noise_rel=0.03) == 1
+    # boundary: distinct iff Gb - Ga > c*sqrt(Ga^2 + Gb^2), c = k*sigma (here 3*0.02);
+    # for Ga = 1 that is Gb > (1 + sqrt(1 - (1 - c^2)^2)) / (1 - c^2)
+    c = 3 * 0.02
+    gb = (1 + math.sqrt(1 - (1 - c**2) ** 2)) / (1 - c**2)
+    assert distinguishable_levels([1.0, 1.001 * gb]) == 2
+    assert distinguishable_levels([1.0, 0.999 * gb]) == 1
+    assert distinguishable_levels([1.0, 1.001 * gb], k_sigma=3.1) == 1
     assert distinguishable_levels([]) == 0
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import bruno_hil.cli.characterize  # noqa: F401  (registers `characterize` on the app)
 from bruno_hil.cli import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
