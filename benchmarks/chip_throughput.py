@@ -12,8 +12,10 @@ Three tables, each measured in this one run (medians over ``--repeats``):
 2. **Presenting samples** to one neuron: one transient per sample (what the chip does)
    vs all samples back to back in one transient (no reset between them: a lower bound on
    the cost of a sequence-with-reset circuit).
-3. **Crossbar DC solve** per input vector for 16 to 128 inputs x 32 outputs:
-   reload per solve vs load once + ``alter`` + rerun vs ``ngspice -b``.
+3. **Crossbar read** per input vector for 16 to 128 inputs x 32 outputs:
+   one DC solve reloaded vs load once + ``alter`` + rerun vs ``ngspice -b``; and a sequence
+   of input vectors in one transient (how training presents a batch) vs ngspice's own
+   analysis time of the same netlist.
 
 Usage: ``python benchmarks/chip_throughput.py [--samples 4] [--neurons 8] [--steps 100]``.
 """
@@ -135,10 +137,15 @@ def presentation_table(args: argparse.Namespace) -> None:
 
 def crossbar_table(args: argparse.Namespace, ngspice: str) -> None:
     rng = np.random.default_rng(2)
-    print("\n3. crossbar DC solve per input vector (outputs 32 pairs, 32x32 tiles)")
+    seq = 200
+    print(
+        "\n3. crossbar read per input vector (32 outputs as pairs on 32x32 tiles): one DC"
+        f" solve (reload / alter + rerun / ngspice -b) and a {seq}-vector sequence in one"
+        " transient (what training uses) vs ngspice -b's own analysis time of it"
+    )
     print(
         f"{'inputs':>6s} {'reload ms':>10s} {'alter ms':>9s} {'ngspice -b ms':>14s}"
-        f" {'alter/bare':>10s}"
+        f" {'seq ms/vec':>11s} {'bare seq ms/vec':>16s} {'seq/bare':>9s}"
     )
     for n_in in (16, 32, 64, 128):
         g = rng.uniform(1e-6, 1e-4, (2, n_in, 32))
@@ -150,9 +157,17 @@ def crossbar_table(args: argparse.Namespace, ngspice: str) -> None:
         bare = statistics.median(
             naive_loop([layer.netlist], ngspice)[0] for _ in range(args.repeats * 2)
         )
+        vs = rng.uniform(0, 0.2, (seq, n_in))
+        in_seq = median_s(partial(layer.column_currents_A, vs), args.repeats) / seq
+        bare_seq = (
+            statistics.median(
+                naive_loop([layer.sequence_netlist(vs)], ngspice)[1] for _ in range(args.repeats)
+            )
+            / seq
+        )
         print(
             f"{n_in:6d} {reload * 1e3:10.2f} {alter * 1e3:9.2f} {bare * 1e3:14.2f}"
-            f" {alter / bare:9.2f}x"
+            f" {in_seq * 1e3:11.3f} {bare_seq * 1e3:16.3f} {in_seq / bare_seq:8.2f}x"
         )
 
 

@@ -201,9 +201,10 @@ def test_smoke_training_beats_chance(loop: ModuleType, tmp_path: Path) -> None:
     assert np.isfinite(summary["train_loss"])
 
 
-def test_forward_asks_the_chip_for_each_neuron_layer(loop: ModuleType) -> None:
-    """A chip backend is consulted once per neuron layer with that layer's input current;
-    a chip that supplies no override (None) leaves the forward pass unchanged."""
+def test_forward_asks_the_chip_for_each_layer(loop: ModuleType) -> None:
+    """A chip backend is consulted once per crossbar with its input and once per neuron
+    layer with that layer's input current; a chip that supplies no override (None) leaves
+    the forward pass unchanged."""
     config = load_config(None, [*TINY, "network.bits=null"])
     data = loop.build_dataset(config.data)
     torch.manual_seed(0)
@@ -212,6 +213,10 @@ def test_forward_asks_the_chip_for_each_neuron_layer(loop: ModuleType) -> None:
     calls = []
 
     class RecordingChip:
+        def synapse(self, name, module, x, current):
+            calls.append((name, tuple(x.shape)))
+            return None
+
         def fine(self, name, layer, current):
             calls.append((name, tuple(current.shape)))
             return None
@@ -219,6 +224,11 @@ def test_forward_asks_the_chip_for_each_neuron_layer(loop: ModuleType) -> None:
     with torch.no_grad():
         plain, _ = loop.forward(net, inputs, None)
         chipped, records = loop.forward(net, inputs, RecordingChip())
-    assert calls == [("hidden", (30, 3, 8)), ("output", (30, 3, 27))]
+    assert calls == [
+        ("syn_in", (30, 3, data.n_inputs)),
+        ("hidden", (30, 3, 8)),
+        ("syn_out", (30, 3, 8)),
+        ("output", (30, 3, 27)),
+    ]
     assert torch.equal(plain, chipped)
     assert records["hidden"]["spikes"].shape == (30, 3, 8)

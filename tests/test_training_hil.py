@@ -66,6 +66,14 @@ def test_a_run_reports_chip_figures(tmp_path: Path) -> None:
     assert 0.0 <= summary["chip_surrogate_agreement"] <= 1.0
     assert summary["chip"]["chip_wall_s_per_sample"] > 0
     assert summary["chip"]["chip_failed_samples"] == 0
+    # the output crossbar ran on the chip too, read once per forward pass (3 training
+    # batches, 1 test batch, 1 for the plots) and reprogrammed after every optimizer step
+    # and before the evaluation: at the reads of batches 1, 2, 3 and of the test batch
+    assert summary["chip"]["chip_crossbar_reads"] == 3 + 1 + 1
+    assert summary["chip"]["chip_programmings"] == 4
+    # 4-bit programming of float weights: a few per cent of current error, not more
+    assert 0.0 < summary["fidelity_crossbar_rel_err"] < 0.2
+    assert summary["fidelity_v_median_abs_V"] < 0.5
 
 
 def test_the_chip_takes_over_after_the_surrogate_epochs(tmp_path: Path) -> None:

@@ -302,6 +302,25 @@ class CrossbarLayer:
                     out[:, a, c0 + j] = plus - minus
         return out
 
+    def sequence_netlist(self, v_rows_V: np.ndarray) -> str:
+        """The transient that steps the rows through ``v_rows_V`` [steps >= 2, inputs] [V],
+        one vector per second of simulated time (PWL row sources)."""
+        v = self._check_rows(v_rows_V)
+        if v.ndim != 2 or v.shape[0] < 2:
+            raise CrossbarError(
+                f"a sequence needs [steps >= 2, inputs] row voltages, got {v.shape}"
+            )
+        return self._netlist(
+            lambda row: (
+                "PWL("
+                + " ".join(
+                    f"{k} {spice_number(float(x), 'row voltage')}" for k, x in enumerate(v[:, row])
+                )
+                + ")"
+            ),
+            f".tran 1 {v.shape[0] - 1}",
+        )
+
     def tile_currents_A(self, v_rows_V: np.ndarray, reload: bool = False) -> np.ndarray:
         """Differential column currents [A] of every tile, [row tiles, outputs], for row
         voltages ``v_rows_V`` [V] [inputs]; or [steps, row tiles, outputs] for [steps,
@@ -315,18 +334,7 @@ class CrossbarLayer:
             steps = v.shape[0]
             if steps == 1:
                 return self.tile_currents_A(v[0], reload)[None]
-            netlist = self._netlist(
-                lambda row: (
-                    "PWL("
-                    + " ".join(
-                        f"{k} {spice_number(float(x), 'row voltage')}"
-                        for k, x in enumerate(v[:, row])
-                    )
-                    + ")"
-                ),
-                f".tran 1 {steps - 1}",
-            )
-            result = runner.simulate(netlist)
+            result = runner.simulate(self.sequence_netlist(v))
             at = np.searchsorted(result["time"], np.arange(steps) - 1e-9)
             if not np.allclose(result["time"][at], np.arange(steps), rtol=0, atol=1e-9):
                 raise CrossbarError("internal: the transient missed a step's time point")

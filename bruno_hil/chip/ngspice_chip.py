@@ -1,7 +1,13 @@
-"""The ngspice chip: neuron layers of the network run as FeLIF circuits in ngspice.
+"""The ngspice chip: neuron layers of the network run as FeLIF circuits in ngspice, and its
+RRAM crossbars as programmed resistive arrays.
 
 :class:`NgspiceChip` is a fine-forward source for :class:`bruno_hil.training.network.Network`:
-for each neuron layer it was asked to run (``layers``), :meth:`NgspiceChip.fine` takes the
+for each crossbar it was asked to run (``syn_in``, ``syn_out``), :meth:`NgspiceChip.synapse`
+programs the layer's weights as conductance pairs and returns the column currents that
+ngspice computes (:mod:`bruno_hil.chip.crossbar_chip`); the network uses them in the forward
+pass and the torch synapse's gradient in the backward pass (the same straight-through step
+as BRUNO's). For each neuron layer it was asked to run (``hidden``, ``output``),
+:meth:`NgspiceChip.fine` takes the
 layer's input currents [T, B, N] (amperes), simulates every (sample, neuron) as its own
 one-neuron circuit (:mod:`bruno_hil.chip.neuron_circuit`: spikes and resets happen in the
 circuit), and returns what the chip recorded at the network-step boundaries, the
@@ -19,6 +25,9 @@ many neurons runs at the stiffest neuron's time step (measured 13x slower for 32
 A simulation that fails (no convergence, time limit) is retried once with
 :meth:`SimOptions.robust`; if it fails again, its sample is marked failed: the trainer
 leaves it out of the loss and counts it, and the run goes on.
+
+Every chip read is also compared with the surrogate on the same inputs and weights
+(:class:`Fidelity`): V and P at the step boundaries, spike counts, crossbar currents.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bruno_hil.chip.crossbar_chip import SYNAPSE_LAYERS, ChipCrossbars, CrossbarChipSettings
 from bruno_hil.chip.fanout import Fanout, open_fanout
 from bruno_hil.chip.neuron_circuit import NeuronCircuitSettings, simulate_neuron
 from bruno_hil.devices.params import FECAP_VARIABLE_FIELDS, FeCapParams
@@ -39,6 +49,8 @@ from bruno_hil.spice.errors import SimulationError
 from bruno_hil.spice.options import SimOptions
 
 NEURON_LAYERS: tuple[str, ...] = ("hidden", "output")
+CHIP_LAYERS: tuple[str, ...] = (*SYNAPSE_LAYERS, *NEURON_LAYERS)
+"""Everything that can run on the chip: the two crossbars and the two neuron layers."""
 
 
 class ChipConfigError(BrunoHilError, ValueError):
@@ -137,6 +149,9 @@ class ChipStats:
     retried_runs: int = 0
     cpu_s: float = 0.0
     wall_s: float = 0.0
+    crossbar_reads: int = 0
+    crossbar_wall_s: float = 0.0
+    programmings: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, rec: LayerRecording) -> None:
@@ -147,7 +162,10 @@ class ChipStats:
         self.retried_runs += rec.retried
         self.cpu_s += rec.cpu_s
         self.wall_s += rec.wall_s
-        self.errors.extend(rec.errors[: max(0, 20 - len(self.errors))])  # keep the first 20
+        self.note_errors(rec.errors)
+
+    def note_errors(self, errors: list[str]) -> None:
+        self.errors.extend(errors[: max(0, 20 - len(self.errors))])  # keep the first 20
 
     def as_dict(self) -> dict[str, Any]:
         per_sample = self.wall_s / self.samples if self.samples else float("nan")
@@ -159,16 +177,71 @@ class ChipStats:
             "chip_cpu_s": round(self.cpu_s, 3),
             "chip_wall_s": round(self.wall_s, 3),
             "chip_wall_s_per_sample": per_sample,
+            "chip_crossbar_reads": self.crossbar_reads,
+            "chip_crossbar_wall_s": round(self.crossbar_wall_s, 3),
+            "chip_programmings": self.programmings,
         }
 
 
-class NgspiceChip:
-    """Neuron layers in ngspice behind the fine-forward interface of the network.
+@dataclass
+class Fidelity:
+    """Chip vs surrogate on the same inputs and weights, collected over chip reads: the
+    absolute errors of neuron V [V] and P [C/m^2] at the step boundaries and of the spike
+    counts per (sample, neuron) over the whole sample; the crossbars' absolute current
+    error and current magnitude. Failed samples are left out."""
 
-    ``layers``: which neuron layers run on the chip (``"hidden"``, ``"output"``); the others
-    run the torch surrogate. ``params``: the chip's nominal FeCap (None: each layer's own
-    parameters); ``variability_cv``: relative std of :data:`FECAP_VARIABLE_FIELDS` from
-    neuron to neuron, drawn once with ``seed``. ``workers``/``scheduler``: see
+    v_abs_V: list[np.ndarray] = field(default_factory=list)
+    p_abs_C_per_m2: list[np.ndarray] = field(default_factory=list)
+    count_abs: list[np.ndarray] = field(default_factory=list)
+    current_abs_err: float = 0.0
+    current_abs: float = 0.0
+
+    def add_neurons(self, chip: Any, surrogate: Any, keep: np.ndarray) -> None:
+        """Add a layer's [T, B, N] traces, each given as (``v_V``, ``p_C_per_m2``,
+        ``spikes``), of the samples ``keep`` [B]."""
+        v_c, p_c, s_c = (np.asarray(a)[:, keep] for a in chip)
+        v_s, p_s, s_s = (np.asarray(a)[:, keep] for a in surrogate)
+        self.v_abs_V.append(np.abs(v_c - v_s).ravel())
+        self.p_abs_C_per_m2.append(np.abs(p_c - p_s).ravel())
+        self.count_abs.append(np.abs(s_c.sum(0) - s_s.sum(0)).ravel())
+
+    def add_currents(self, chip_A: np.ndarray, surrogate_A: np.ndarray) -> None:
+        self.current_abs_err += float(np.abs(chip_A - surrogate_A).sum())
+        self.current_abs += float(np.abs(surrogate_A).sum())
+
+    def as_dict(self) -> dict[str, float]:
+        """V [V] and P [C/m^2] error at the step boundaries (RMS and median: one spike on
+        the other side of a boundary moves V by ~4 V, so the RMS is dominated by such
+        boundary cases and the median shows the typical trace error), mean absolute
+        spike-count error per neuron and sample, and the crossbars' relative current error
+        (sum |chip - surrogate| / sum |surrogate|); NaN where nothing was measured."""
+        nan = float("nan")
+        out: dict[str, float] = {}
+        for key, parts in (("v", self.v_abs_V), ("p", self.p_abs_C_per_m2)):
+            unit = "V" if key == "v" else "C_per_m2"
+            err = np.concatenate(parts) if parts else np.empty(0)
+            out[f"fidelity_{key}_rmse_{unit}"] = (
+                float(np.sqrt(np.mean(err**2))) if err.size else nan
+            )
+            out[f"fidelity_{key}_median_abs_{unit}"] = float(np.median(err)) if err.size else nan
+        counts = np.concatenate(self.count_abs) if self.count_abs else np.empty(0)
+        out["fidelity_neuron_count_mae"] = float(counts.mean()) if counts.size else nan
+        out["fidelity_crossbar_rel_err"] = (
+            self.current_abs_err / self.current_abs if self.current_abs else nan
+        )
+        return out
+
+
+class NgspiceChip:
+    """Crossbars and neuron layers in ngspice behind the fine-forward interface of the
+    network.
+
+    ``layers``: what runs on the chip (:data:`CHIP_LAYERS`: crossbars ``syn_in``,
+    ``syn_out``; neuron layers ``hidden``, ``output``); the rest runs in torch.
+    ``params``: the chip's nominal FeCap (None: each layer's own parameters);
+    ``variability_cv``: relative std of :data:`FECAP_VARIABLE_FIELDS` from neuron to
+    neuron, drawn once with ``seed``. ``crossbars``: how the crossbars are built and
+    programmed (their own ``variability_cv``). ``workers``/``scheduler``: see
     :func:`~bruno_hil.chip.fanout.open_fanout`. ``timeout_s``: wall-clock limit per
     simulation attempt [s].
     """
@@ -185,11 +258,12 @@ class NgspiceChip:
         scheduler: str | None = None,
         settings: NeuronCircuitSettings | None = None,
         timeout_s: float = 120.0,
+        crossbars: CrossbarChipSettings | None = None,
     ) -> None:
-        unknown = sorted(set(layers) - set(NEURON_LAYERS))
+        unknown = sorted(set(layers) - set(CHIP_LAYERS))
         if unknown or not layers:
             raise ChipConfigError(
-                f"chip layers {list(layers)}: choose one or more of {list(NEURON_LAYERS)}"
+                f"chip layers {list(layers)}: choose one or more of {list(CHIP_LAYERS)}"
             )
         if not 0.0 <= variability_cv < 0.5:
             raise ChipConfigError(f"chip variability_cv = {variability_cv}: must be in [0, 0.5)")
@@ -201,11 +275,23 @@ class NgspiceChip:
         self.seed = seed
         self.settings = settings or NeuronCircuitSettings()
         self.timeout_s = timeout_s
+        self.crossbars = ChipCrossbars(crossbars, seed)
         self.fanout: Fanout = open_fanout(workers, scheduler)
         self.stats = ChipStats()
+        self.fidelity = Fidelity()
+        """Chip vs surrogate since the last :meth:`reset_fidelity`."""
         self.failed: dict[str, np.ndarray] = {}
         """Per chip layer, the [B] mask of samples that failed in the last forward."""
         self._devices: dict[str, list[FeCapParams]] = {}
+
+    def reset_fidelity(self) -> None:
+        """Start a new chip-vs-surrogate tally (e.g. at the start of an evaluation)."""
+        self.fidelity = Fidelity()
+
+    def weights_updated(self, force: bool = False) -> None:
+        """The network's weights changed (one optimizer step); see
+        :meth:`ChipCrossbars.weights_updated`."""
+        self.crossbars.weights_updated(force)
 
     def devices(self, name: str, n: int, nominal: FeCapParams) -> list[FeCapParams]:
         """The ``n`` neurons of layer ``name`` on this chip, drawn on first use and kept."""
@@ -268,6 +354,38 @@ class NgspiceChip:
         self.stats.add(rec)
         return rec
 
+    def synapse(
+        self, name: str, module: torch.nn.Module, x: torch.Tensor, current: torch.Tensor
+    ) -> torch.Tensor | None:
+        """The column currents of crossbar ``name`` for inputs ``x`` [T, B, inputs] as the
+        chip computes them ([T, B, outputs], the units of ``current``, the surrogate's
+        currents for the same inputs), or None when that crossbar is not on the chip. A
+        crossbar solve that fails twice marks the whole batch failed and returns the
+        surrogate's currents."""
+        if name not in self.layers:
+            return None
+        xs = x.detach().to("cpu", torch.float64).numpy()
+        start = time.perf_counter()
+        before = self.crossbars.programmings
+        programmed = self.crossbars.layer(name, module.weight, float(module.current_scale_A))
+        self.stats.programmings += self.crossbars.programmings - before
+        chip_A, error = None, None
+        for attempt in range(2):
+            try:
+                chip_A = self.crossbars.currents_A(programmed, xs)
+                break
+            except SimulationError as err:
+                error = f"{name} crossbar, attempt {attempt + 1}: {str(err).splitlines()[0]}"
+                self.stats.note_errors([error])
+        self.stats.crossbar_reads += 1
+        self.stats.crossbar_wall_s += time.perf_counter() - start
+        if chip_A is None:
+            self.failed[name] = np.ones(xs.shape[1], dtype=bool)
+            return current
+        self.failed[name] = np.zeros(xs.shape[1], dtype=bool)
+        self.fidelity.add_currents(chip_A, current.detach().to("cpu", torch.float64).numpy())
+        return torch.from_numpy(chip_A).to(device=current.device, dtype=current.dtype)
+
     def fine(self, name: str, layer: torch.nn.Module, current: torch.Tensor) -> Any:
         """The ``fine=`` override of neuron layer ``name`` (a
         :class:`bruno_hil.neurons.FineTrace`), or None when that layer is not on the chip."""
@@ -282,6 +400,12 @@ class NgspiceChip:
             layer.params,
         )
         self.failed[name] = rec.failed
+        surrogate = layer.surrogate_fine(current.detach())
+        self.fidelity.add_neurons(
+            (rec.v_V, rec.p_C_per_m2, rec.spikes),
+            tuple(a.cpu().numpy() for a in (surrogate.v_V, surrogate.p_C_per_m2, surrogate.spikes)),
+            ~rec.failed,
+        )
 
         def as_tensor(a: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(a).to(device=current.device, dtype=current.dtype)
@@ -304,8 +428,10 @@ class NgspiceChip:
 
 
 __all__ = [
+    "CHIP_LAYERS",
     "ChipConfigError",
     "ChipStats",
+    "Fidelity",
     "LayerRecording",
     "NeuronJob",
     "NeuronOutcome",

@@ -27,6 +27,14 @@ def train(
             help="Fine forward: ngspice (the default), surrogate or visa://<resource>.",
         ),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Dask scheduler address (tcp://host:port) for the chip's simulations"
+            " (default: local worker processes, hil.workers).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Run folder (default: runs/train-<UTC time>)."),
@@ -59,10 +67,20 @@ def train(
         if not (resume / "config.yaml").is_file():
             raise RunFolderError(f"{resume}: cannot resume, config.yaml is missing")
         saved = load_config(resume / "config.yaml")
-        source = open_chip(dataclasses.replace(saved, chip=chip) if chip else saved)
+        if chip:
+            saved = dataclasses.replace(saved, chip=chip)
+        if scheduler:
+            saved = dataclasses.replace(
+                saved, hil=dataclasses.replace(saved.hil, scheduler=scheduler)
+            )
+        source = open_chip(saved)
         trainer = Trainer.resume(resume, source)
     else:
-        run_config = load_config(config, [*(sets or []), *([f"chip={chip}"] if chip else [])])
+        extra = [
+            *([f"chip={chip}"] if chip else []),
+            *([f"hil.scheduler={scheduler}"] if scheduler else []),
+        ]
+        run_config = load_config(config, [*(sets or []), *extra])
         run_dir = out or Path("runs") / time.strftime("train-%Y%m%d-%H%M%S", time.gmtime())
         source = open_chip(run_config)
         trainer = Trainer.create(run_config, run_dir, source)

@@ -96,6 +96,14 @@ class FeLIFLayer(nn.Module):
             self.params, self.device_factors, self.device_factors.device
         )
 
+    def surrogate_fine(self, current_A: torch.Tensor) -> FineTrace:
+        """The torch fine integrator's trace for input ``current_A`` [T, B, N] [A] from
+        rest (no gradient): what the surrogate predicts a chip records."""
+        d = self.devices()
+        current = current_A.detach().to(DTYPE)
+        state = FeLIFState.rest(d, tuple(current.shape[1:]))
+        return fine_trajectory(state, current, self.dt_s, self.n_inner, d, self.cycle_cv)
+
     def forward(
         self, current_A: torch.Tensor, fine: FineTrace | None = None
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -118,9 +126,7 @@ class FeLIFLayer(nn.Module):
             spikes, states = self._bptt(state, current, d)
         else:
             if self.mode == "bruno" and fine is None:
-                fine = fine_trajectory(
-                    state, current.detach(), self.dt_s, self.n_inner, d, self.cycle_cv
-                )
+                fine = self.surrogate_fine(current)
             spikes, states = self._coarse(state, current, d, fine)
         v = torch.stack([s.v_V for s in states]).detach()
         p = torch.stack([s.p_C_per_m2 for s in states]).detach()

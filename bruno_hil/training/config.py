@@ -19,7 +19,7 @@ from typing import Any, Union
 
 import yaml
 
-from bruno_hil.devices import FeCapParams, LIFParams, ParameterError
+from bruno_hil.devices import FeCapParams, LIFParams, ParameterError, RRAMParams
 from bruno_hil.errors import BrunoHilError
 
 
@@ -144,15 +144,42 @@ class TrainingConfig:
 class HilConfig:
     """Chip-in-the-loop settings (used when ``chip`` is not ``surrogate``)."""
 
-    layers: str = "output"
-    """Neuron layers simulated on the chip, comma-separated: ``output``, ``hidden``."""
+    layers: str = "syn_out,output"
+    """What runs on the chip, comma-separated: crossbars ``syn_in`` (inputs -> hidden),
+    ``syn_out`` (hidden -> output); neuron layers ``hidden``, ``output``."""
     surrogate_epochs: int = 8
     """Epochs trained in the torch surrogate before the chip takes over the forward pass
     (0: in the loop from the start)."""
     samples_per_epoch: int | None = 27
     """In-the-loop epochs use at most this many training samples (None: all)."""
     variability_cv: float = 0.0
-    """Device-to-device variability of the chip's FeCap neurons (relative std)."""
+    """Device-to-device variability of the chip's FeCap neurons and RRAM conductances
+    (relative std, drawn once per device)."""
+    program_every: int = 1
+    """Optimizer steps between reprogrammings of the chip's crossbars (they are always
+    reprogrammed before an evaluation)."""
+    program_bits: int = 4
+    """Signed weight resolution of the crossbar programming (4: -7..7)."""
+    tile_rows: int = 32
+    """Crossbar tile: rows (inputs) per tile."""
+    tile_cols: int = 32
+    """Crossbar tile: physical columns per tile (two per differential output)."""
+    r_wire_ohm: float = 0.0
+    """Crossbar wire resistance per segment [ohm] (0: ideal wires; > 0 costs ~80x more
+    simulation time)."""
+    v_read_V: float = 0.2
+    """Crossbar read voltage at full-scale input [V]."""
+    input_full_scale: float = 2.5
+    """Network input that maps to the full read voltage (the DAC clips above it)."""
+    dac_bits: int | None = None
+    """Input DAC resolution (None: ideal)."""
+    adc_bits: int | None = None
+    """Column ADC resolution per tile (None: ideal)."""
+    adc_full_scale_A: float | None = None
+    """ADC full scale [A] (None with ``adc_bits``: the largest possible tile current,
+    ``tile_rows * v_read_V * (G_max - G_min)``)."""
+    rram: dict[str, float] = field(default_factory=dict)
+    """RRAMParams overrides of the crossbar cells, ``{field: value}`` in SI units."""
     workers: int = 2
     """Local ngspice worker processes (ignored with a scheduler)."""
     scheduler: str | None = None
@@ -162,16 +189,35 @@ class HilConfig:
 
     def check(self) -> None:
         for name in self.layer_names():
-            _choice("hil.layers", name, ("hidden", "output"))
+            _choice("hil.layers", name, ("syn_in", "hidden", "syn_out", "output"))
         if self.surrogate_epochs < 0:
             raise ConfigError(f"hil.surrogate_epochs = {self.surrogate_epochs}: must be >= 0")
         if self.samples_per_epoch is not None:
             _positive("hil.samples_per_epoch", self.samples_per_epoch)
-        _positive("hil.workers", self.workers)
-        _positive("hil.timeout_s", self.timeout_s)
+        if not 0.0 <= self.variability_cv < 0.5:
+            raise ConfigError(f"hil.variability_cv = {self.variability_cv}: must be in [0, 0.5)")
+        for key in ("program_every", "tile_rows", "tile_cols", "workers", "timeout_s"):
+            _positive(f"hil.{key}", getattr(self, key))
+        for key in ("v_read_V", "input_full_scale"):
+            _positive(f"hil.{key}", getattr(self, key))
+        if self.r_wire_ohm < 0:
+            raise ConfigError(f"hil.r_wire_ohm = {self.r_wire_ohm}: must be >= 0 ohm")
+        if self.tile_cols % 2:
+            raise ConfigError(f"hil.tile_cols = {self.tile_cols}: must be even (two per pair)")
+        if not 2 <= self.program_bits <= 12:
+            raise ConfigError(f"hil.program_bits = {self.program_bits}: expected 2..12")
+        for key in ("dac_bits", "adc_bits"):
+            bits = getattr(self, key)
+            if bits is not None and not 2 <= bits <= 24:
+                raise ConfigError(f"hil.{key} = {bits}: expected 2..24 or null")
+        if self.adc_full_scale_A is not None:
+            _positive("hil.adc_full_scale_A", self.adc_full_scale_A)
 
     def layer_names(self) -> tuple[str, ...]:
         return tuple(name.strip() for name in self.layers.split(",") if name.strip())
+
+    def rram_params(self, source: str) -> RRAMParams:
+        return RRAMParams().replace(source=f"{source}: hil.rram", **self.rram)
 
 
 @dataclass(frozen=True)
@@ -199,6 +245,7 @@ class RunConfig:
         try:
             self.network.fecap_params(source)
             self.network.lif_params(source)
+            self.hil.rram_params(source)
         except ParameterError as err:  # its message already names the source
             raise ConfigError(str(err)) from None
 

@@ -2,10 +2,11 @@
 
 A run folder holds ``config.yaml`` (the resolved config), ``metrics.csv`` (one row per
 epoch), ``checkpoint.pt`` (the latest state: weights, optimizer, RNG states of torch,
-numpy and python, metric history), ``best.pt`` (weights with the best test accuracy) and
-the plots. Checkpoints are written atomically (temporary file + rename) after every
-epoch, and the data order of epoch ``e`` depends only on ``(seed, e)``, so a run stopped
-after any epoch and resumed ends with bitwise the same weights as an uninterrupted one.
+numpy and python, metric history), ``best.pt`` (weights with the best test accuracy),
+the plots and, when chip simulations failed, ``chip_errors.txt`` (the first 20 errors).
+Checkpoints are written atomically (temporary file + rename) after every epoch, and the
+data order of epoch ``e`` depends only on ``(seed, e)``, so a run stopped after any epoch
+and resumed ends with bitwise the same weights as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from tqdm import tqdm
 from bruno_hil.datasets import BrailleSpec, Dataset, RandmanSpec, make_braille, make_randman
 from bruno_hil.errors import BrunoHilError
 from bruno_hil.training.config import DataConfig, RunConfig, load_config
-from bruno_hil.training.network import FineSource, Network, logits
+from bruno_hil.training.network import NEURON_LAYERS, FineSource, Network, logits
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
 CHECKPOINT_FILE = "checkpoint.pt"
 BEST_FILE = "best.pt"
+CHIP_ERRORS_FILE = "chip_errors.txt"
 
 
 class RunFolderError(BrunoHilError):
@@ -42,28 +44,56 @@ class ChipUnavailableError(BrunoHilError):
 
 
 def open_chip(config: RunConfig) -> FineSource | None:
-    """The fine-forward source named by ``config.chip``: ``surrogate`` is the torch
-    integrator inside the neuron layers (returns None); ``ngspice`` simulates the
-    ``hil.layers`` neuron layers as FeLIF circuits; ``visa://...`` is not available yet."""
+    """The chip named by ``config.chip``: ``surrogate`` is the torch integrator inside the
+    layers (returns None); ``ngspice`` simulates the ``hil.layers`` (crossbars and FeLIF
+    neuron layers) as circuits; ``visa://...`` is not available yet."""
     spec = config.chip
     if spec == "surrogate":
         return None
     if spec == "ngspice":
-        if config.network.neuron != "felif" or config.network.mode != "bruno":
+        hil = config.hil
+        on_chip = hil.layer_names()
+        neurons = [name for name in on_chip if name in NEURON_LAYERS]
+        if neurons and (config.network.neuron != "felif" or config.network.mode != "bruno"):
             raise ChipUnavailableError(
-                f"--chip ngspice runs FeLIF neurons trained with BRUNO; got network.neuron ="
-                f" {config.network.neuron!r}, network.mode = {config.network.mode!r}"
+                f"--chip ngspice runs the neuron layers {neurons} as FeLIF circuits trained with"
+                f" BRUNO; got network.neuron = {config.network.neuron!r}, network.mode ="
+                f" {config.network.mode!r} (run only crossbars on the chip with"
+                " --set hil.layers=syn_in,syn_out)"
             )
+        from bruno_hil.chip.crossbar_chip import CrossbarChipSettings
+        from bruno_hil.chip.crossbar_circuit import CrossbarSettings, conductance_range_S
         from bruno_hil.chip.ngspice_chip import NgspiceChip
 
-        hil = config.hil
+        rram = hil.rram_params("config")
+        full_scale = hil.adc_full_scale_A
+        if hil.adc_bits is not None and full_scale is None:
+            g_min, g_max = conductance_range_S(rram, hil.v_read_V)
+            full_scale = hil.tile_rows * hil.v_read_V * (g_max - g_min)
+        crossbars = CrossbarChipSettings(
+            circuit=CrossbarSettings(
+                tile_rows=hil.tile_rows,
+                tile_cols=hil.tile_cols,
+                r_wire_ohm=hil.r_wire_ohm,
+                v_read_V=hil.v_read_V,
+                dac_bits=hil.dac_bits,
+                adc_bits=hil.adc_bits,
+                adc_full_scale_A=full_scale,
+            ),
+            rram=rram,
+            program_bits=config.network.bits or hil.program_bits,
+            input_full_scale=hil.input_full_scale,
+            program_every=hil.program_every,
+            variability_cv=hil.variability_cv,
+        )
         return NgspiceChip(
-            layers=hil.layer_names(),
+            layers=on_chip,
             variability_cv=hil.variability_cv,
             seed=config.seed,
             workers=hil.workers,
             scheduler=hil.scheduler,
             timeout_s=hil.timeout_s,
+            crossbars=crossbars,
         )
     if spec.startswith("visa://"):
         raise ChipUnavailableError(
@@ -236,6 +266,8 @@ class Trainer:
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
+            if chip is not None:
+                chip.weights_updated()
             total_loss += loss.item() * len(labels)
             correct += n_ok
             bar.set_postfix(loss=f"{loss.item():.3f}")
@@ -247,6 +279,9 @@ class Trainer:
         chip also the surrogate's accuracy on the same inputs and weights and the
         chip-vs-surrogate fidelity (prediction agreement, output spike-count error)."""
         self.network.eval()
+        if chip is not None:
+            chip.weights_updated(force=True)
+            chip.reset_fidelity()
         n = len(self.data.y_test)
         size = self.config.training.batch_size
         total_loss, correct, agree, count_err, failed = 0.0, 0, 0, 0.0, 0
@@ -272,6 +307,7 @@ class Trainer:
                 chip_surrogate_agreement=agree / n,
                 spike_count_mae=count_err / n,
                 chip_failed_test_samples=failed,
+                **chip.fidelity.as_dict(),
             )
         return result
 
@@ -291,6 +327,13 @@ class Trainer:
         tmp = self.run_dir / (METRICS_FILE + ".tmp")
         pd.DataFrame(self.history).to_csv(tmp, index=False)
         os.replace(tmp, self.run_dir / METRICS_FILE)
+
+    def _write_chip_errors(self, chip: FineSource) -> None:
+        """The chip's first simulation errors (one per line), if any, in the run folder."""
+        if chip.stats.errors:
+            tmp = self.run_dir / (CHIP_ERRORS_FILE + ".tmp")
+            tmp.write_text("\n".join(chip.stats.errors) + "\n")
+            os.replace(tmp, self.run_dir / CHIP_ERRORS_FILE)
 
     def fit(self, stop_after: int | None = None) -> dict[str, Any]:
         """Train up to ``training.epochs`` (or ``stop_after`` more epochs in this call),
@@ -314,6 +357,7 @@ class Trainer:
             row["epoch_time_s"] = train_time
             if chip is not None:
                 row.update(chip.stats.as_dict())
+                self._write_chip_errors(chip)
             self.history.append(row)
             self._checkpoint()
         if self.epoch >= cfg.epochs:
@@ -361,6 +405,12 @@ class Trainer:
                     "chip_surrogate_agreement",
                     "spike_count_mae",
                     "chip_failed_test_samples",
+                    "fidelity_v_rmse_V",
+                    "fidelity_v_median_abs_V",
+                    "fidelity_p_rmse_C_per_m2",
+                    "fidelity_p_median_abs_C_per_m2",
+                    "fidelity_neuron_count_mae",
+                    "fidelity_crossbar_rel_err",
                 )
                 if key in last
             },

@@ -6,9 +6,12 @@ bias of the data set's encoder already play that role, and it halves the neuron-
 cost). Each crossbar's column currents drive one neuron layer; the output layer's spike
 counts over the sample are the class scores.
 
-A chip backend supplies the fine forward of chosen neuron layers: :meth:`Network.forward`
-asks ``chip.fine(name, layer, current)`` for each neuron layer (``"hidden"``,
-``"output"``) and passes what it returns as the layer's ``fine=`` override.
+A chip backend supplies the forward pass of chosen layers: :meth:`Network.forward` asks
+``chip.synapse(name, synapse, x, current)`` for each crossbar (``"syn_in"``, ``"syn_out"``)
+and uses the chip's currents forward with the torch synapse's gradient backward
+(``current + stop_grad(chip - current)``, BRUNO's straight-through step applied to the
+crossbar); it asks ``chip.fine(name, layer, current)`` for each neuron layer
+(``"hidden"``, ``"output"``) and passes what it returns as the layer's ``fine=`` override.
 """
 
 from __future__ import annotations
@@ -23,14 +26,35 @@ from bruno_hil.synapses import RRAMLinear
 from bruno_hil.training.config import NetworkConfig
 
 NEURON_LAYERS: tuple[str, ...] = ("hidden", "output")
+SYNAPSE_OF: dict[str, str] = {"hidden": "syn_in", "output": "syn_out"}
+"""The crossbar that drives each neuron layer."""
 
 
 class FineSource(Protocol):
-    """A chip backend: the fine forward of a neuron layer for a given input current."""
+    """A chip backend: the forward pass of crossbars and neuron layers. ``stats`` and
+    ``fidelity`` have ``as_dict()`` (running totals; chip vs surrogate since the last
+    :meth:`reset_fidelity`)."""
+
+    stats: Any
+    fidelity: Any
+
+    def synapse(self, name: str, module: nn.Module, x: torch.Tensor, current: torch.Tensor) -> Any:
+        """The column currents of crossbar ``name`` for inputs ``x`` [T, B, inputs] (in the
+        units of ``current``, the torch synapse's output), or None if it is not on the chip."""
+        ...
+
+    def weights_updated(self, force: bool = False) -> None:
+        """The weights changed (one optimizer step; ``force``: reprogram before the next
+        read)."""
+        ...
 
     def fine(self, name: str, layer: nn.Module, current: torch.Tensor) -> Any:
         """The ``fine=`` override of neuron layer ``name`` for its input ``current``
         ``[T, B, N]`` (amperes for FeLIF)."""
+        ...
+
+    def reset_fidelity(self) -> None:
+        """Start a new chip-vs-surrogate tally."""
         ...
 
     def failed_samples(self) -> Any:
@@ -96,13 +120,16 @@ class Network(nn.Module):
         layer, its spikes and recorded states (detached)."""
         records: dict[str, dict[str, torch.Tensor]] = {}
         x = inputs
-        for name, synapse in (("hidden", self.syn_in), ("output", self.syn_out)):
-            layer = getattr(self, name)
+        for name in NEURON_LAYERS:
+            layer, synapse = getattr(self, name), getattr(self, SYNAPSE_OF[name])
             current = synapse(x)
-            if chip is None:
-                x, record = layer(current)
-            else:
-                x, record = layer(current, fine=chip.fine(name, layer, current))
+            fine = None
+            if chip is not None:
+                chip_current = chip.synapse(SYNAPSE_OF[name], synapse, x, current)
+                if chip_current is not None:
+                    current = current + (chip_current - current).detach()
+                fine = chip.fine(name, layer, current)
+            x, record = layer(current, fine=fine)
             records[name] = {"spikes": x.detach(), **record}
         return x, records
 

@@ -1,0 +1,146 @@
+"""The chip's RRAM crossbars in the training loop: programmed from the torch weights, read
+by ngspice.
+
+A synapse layer of the network (:class:`bruno_hil.synapses.RRAMLinear`, weights ``W``
+[outputs, inputs]) is programmed onto a differential crossbar
+(:class:`~bruno_hil.chip.crossbar_circuit.CrossbarLayer`): ``W`` is quantized abs-max to
+``program_bits`` (deterministic rounding, as a write-verify programmer does) and mapped to
+conductance pairs between the RRAM cell's lowest and highest read conductance, with each
+device's own variability factor (drawn once per chip and layer, the same at every
+reprogramming). Inputs drive the rows through the DAC: ``v = v_read_V*x/input_full_scale``
+(clipped to the full scale); the columns' differential currents go through the ADCs and
+are summed over tiles. A sense amplifier of fixed gain maps the column current back to
+the network's current units, so an ideal chip reproduces ``current_scale_A * x @ W^T``:
+``gain = current_scale_A * w_per_S * input_full_scale / v_read_V``, where ``w_per_S`` is the
+weight per siemens of the programming (set by the chip's own conductance range, not by
+the surrogate).
+
+Every ``[T, B]`` batch of input vectors runs as one ngspice transient whose row sources
+step through the ``T*B`` vectors (the circuit is resistive, so each time point is a DC
+solve and the sparse matrix is ordered once; see :mod:`bruno_hil.chip.crossbar_circuit`).
+Programming is lazy: after ``program_every`` weight updates (:meth:`ChipCrossbars.
+weights_updated`) the layers are marked stale and reprogrammed on their next read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from bruno_hil.chip.crossbar_circuit import (
+    CrossbarError,
+    CrossbarLayer,
+    CrossbarSettings,
+    conductance_range_S,
+    program_conductances,
+)
+from bruno_hil.devices.params import RRAMParams
+
+SYNAPSE_LAYERS: tuple[str, ...] = ("syn_in", "syn_out")
+"""The network's crossbars: ``syn_in`` (inputs -> hidden), ``syn_out`` (hidden -> output)."""
+
+
+@dataclass(frozen=True)
+class CrossbarChipSettings:
+    """How the chip's crossbars are built and programmed (SI units).
+
+    ``circuit``: tile size, wire resistance per segment, read voltage, DAC/ADC;
+    ``rram``: the cell whose read conductances span the weight range; ``program_bits``:
+    signed weight resolution of the programming (4 bits: -7..7, 8 conductance levels per
+    device); ``input_full_scale``: the network input that maps to the full read voltage
+    (larger inputs are clipped by the DAC); ``program_every``: weight updates between
+    reprogrammings; ``variability_cv``: device-to-device relative std of the conductances.
+    """
+
+    circuit: CrossbarSettings = field(default_factory=CrossbarSettings)
+    rram: RRAMParams = field(default_factory=RRAMParams)
+    program_bits: int = 4
+    input_full_scale: float = 2.5
+    program_every: int = 1
+    variability_cv: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.program_bits, int) or not 2 <= self.program_bits <= 12:
+            raise CrossbarError(f"program_bits = {self.program_bits!r}: expected an int in 2..12")
+        if not self.input_full_scale > 0:
+            raise CrossbarError(f"input_full_scale = {self.input_full_scale!r}: must be > 0")
+        if not isinstance(self.program_every, int) or self.program_every < 1:
+            raise CrossbarError(f"program_every = {self.program_every!r}: expected an int >= 1")
+        if not 0.0 <= self.variability_cv < 0.5:
+            raise CrossbarError(f"crossbar variability_cv = {self.variability_cv}: need [0, 0.5)")
+
+
+@dataclass(frozen=True)
+class ProgrammedLayer:
+    """A crossbar as programmed: the circuit and the sense gain [1] that maps its column
+    current [A] to the network's current units."""
+
+    circuit: CrossbarLayer
+    gain: float
+
+
+class ChipCrossbars:
+    """The synapse layers of one chip, programmed lazily from the network's weights."""
+
+    def __init__(self, settings: CrossbarChipSettings | None = None, seed: int = 0) -> None:
+        self.settings = settings or CrossbarChipSettings()
+        self.seed = seed
+        self.g_range_S = conductance_range_S(self.settings.rram, self.settings.circuit.v_read_V)
+        self._layers: dict[str, ProgrammedLayer] = {}
+        self._stale: set[str] = set()
+        self._updates = 0
+        self.programmings = 0
+        """How many times a layer was (re)programmed."""
+
+    def weights_updated(self, force: bool = False) -> None:
+        """Count one weight update; after ``program_every`` of them (or with ``force``,
+        e.g. before an evaluation) every layer is reprogrammed on its next read."""
+        self._updates += 1
+        if force or self._updates >= self.settings.program_every:
+            self._stale = set(self._layers)
+            self._updates = 0
+
+    def program(self, name: str, weight: torch.Tensor, current_scale_A: float) -> ProgrammedLayer:
+        """Program layer ``name`` (one of :data:`SYNAPSE_LAYERS`) with ``weight``
+        [outputs, inputs]; the device variability draw depends only on (seed, layer)."""
+        s = self.settings
+        g_min, g_max = self.g_range_S
+        rng = np.random.default_rng([self.seed, 100 + SYNAPSE_LAYERS.index(name)])
+        g_pos, g_neg, w_per_S = program_conductances(
+            weight.detach().to("cpu", torch.float64).numpy().T,
+            g_min,
+            g_max,
+            s.program_bits,
+            s.variability_cv,
+            rng,
+        )
+        gain = current_scale_A * w_per_S * s.input_full_scale / s.circuit.v_read_V
+        layer = ProgrammedLayer(CrossbarLayer(g_pos, g_neg, s.circuit), gain)
+        self._layers[name] = layer
+        self._stale.discard(name)
+        self.programmings += 1
+        return layer
+
+    def layer(self, name: str, weight: torch.Tensor, current_scale_A: float) -> ProgrammedLayer:
+        """Layer ``name`` as programmed now (programming it first if it is new or stale)."""
+        if name not in self._layers or name in self._stale:
+            return self.program(name, weight, current_scale_A)
+        return self._layers[name]
+
+    def currents_A(self, layer: ProgrammedLayer, x: np.ndarray) -> np.ndarray:
+        """Column currents in network units for inputs ``x`` [T, B, inputs] (>= 0):
+        [T, B, outputs], all ``T*B`` vectors in one transient."""
+        t_steps, batch, n_in = x.shape
+        drive = np.clip(x.reshape(t_steps * batch, n_in) / self.settings.input_full_scale, 0, 1)
+        out = layer.circuit.forward(drive)
+        return layer.gain * out.reshape(t_steps, batch, -1)
+
+
+__all__ = [
+    "SYNAPSE_LAYERS",
+    "ChipCrossbars",
+    "CrossbarChipSettings",
+    "ProgrammedLayer",
+]
