@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 import typer
+import yaml
 from click.testing import CliRunner
 
 import bruno_hil.cli.train  # noqa: F401  (registers the command)
@@ -102,3 +103,47 @@ def test_bad_config_file_exits_2_with_its_name(tmp_path: Path, capsys) -> None:
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert str(bad) in err and "training.epoch" in err
+
+
+def test_device_params_file_sets_the_devices_and_set_wins(tmp_path: Path) -> None:
+    params = tmp_path / "fitted.yaml"
+    params.write_text(
+        "FeCapParams:\n  e_a_V_per_m: 1.3e9\n  c_par_F: 2.0e-14\nRRAMParams:\n  v_0_V: 0.3\n"
+    )
+    run = tmp_path / "run"
+    result = _invoke(
+        [
+            "--chip",
+            "surrogate",
+            "--out",
+            str(run),
+            *TINY,
+            "--set",
+            "training.epochs=1",
+            "--device-params",
+            str(params),
+            "--set",
+            "network.fecap.c_par_F=3e-14",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["network"]["fecap"]["e_a_V_per_m"] == pytest.approx(1.3e9)
+    assert saved["network"]["fecap"]["c_par_F"] == pytest.approx(3e-14)
+    assert saved["hil"]["rram"]["v_0_V"] == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("FeCapParams:\n  e_a_V_per_m: -1\n", "e_a_V_per_m"),
+        ("e_a_V_per_m: 1.3e9\nv_0_V: 0.3\n", "do not all belong to one of"),
+        ("FeCapParams: {}\nNeuron: {}\n", "unknown section(s) Neuron"),
+    ],
+)
+def test_bad_device_params_file_is_named(tmp_path: Path, text: str, fragment: str) -> None:
+    params = tmp_path / "bad.yaml"
+    params.write_text(text)
+    result = _invoke(["--out", str(tmp_path / "run"), *TINY, "--device-params", str(params)])
+    assert isinstance(result.exception, BrunoHilError), result.output
+    assert str(params) in str(result.exception) and fragment in str(result.exception)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,23 @@ import typer
 
 from bruno_hil.cli import app
 from bruno_hil.cli.output import print_json
+from bruno_hil.devices import load_param_sets
 from bruno_hil.training import RunFolderError, Trainer, load_config, open_chip
+
+DEVICE_PARAM_KEYS: dict[str, str] = {
+    "FeCapParams": "network.fecap",
+    "RRAMParams": "hil.rram",
+    "LIFParams": "network.lif",
+}
+"""Where each device parameter set of a ``--device-params`` file goes in the config."""
+
+
+def device_param_sets(path: Path) -> list[str]:
+    """``--set`` overrides (``key={field: value, ...}``) for the parameter sets in ``path``."""
+    return [
+        f"{DEVICE_PARAM_KEYS[name]}={json.dumps(params.as_dict())}"
+        for name, params in load_param_sets(path).items()
+    ]
 
 
 @app.command("train")
@@ -43,6 +60,14 @@ def train(
         Path | None,
         typer.Option("--resume", help="Continue the run in this folder from its checkpoint."),
     ] = None,
+    device_params: Annotated[
+        Path | None,
+        typer.Option(
+            "--device-params",
+            help="Device parameter file (as `bruno-hil calibrate` writes it): FeCapParams"
+            " set network.fecap, RRAMParams hil.rram, LIFParams network.lif; --set wins.",
+        ),
+    ] = None,
     sets: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a config key, e.g. --set training.epochs=5."),
@@ -57,10 +82,10 @@ def train(
 ) -> None:
     """Train on the synthetic Braille (or Randman) set with BRUNO gradients."""
     if resume is not None:
-        if config is not None or sets:
+        if config is not None or sets or device_params is not None:
             raise RunFolderError(
                 f"--resume {resume}: the run's own {resume / 'config.yaml'} is used;"
-                " drop --config/--set"
+                " drop --config/--set/--device-params"
             )
         if out is not None and out != resume:
             raise RunFolderError(f"--resume {resume} writes into that folder; drop --out {out}")
@@ -80,7 +105,8 @@ def train(
             *([f"chip={chip}"] if chip else []),
             *([f"hil.scheduler={scheduler}"] if scheduler else []),
         ]
-        run_config = load_config(config, [*(sets or []), *extra])
+        from_file = device_param_sets(device_params) if device_params is not None else []
+        run_config = load_config(config, [*from_file, *(sets or []), *extra])
         run_dir = out or Path("runs") / time.strftime("train-%Y%m%d-%H%M%S", time.gmtime())
         source = open_chip(run_config)
         trainer = Trainer.create(run_config, run_dir, source)

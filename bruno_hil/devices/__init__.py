@@ -6,6 +6,7 @@ from bruno_hil.devices.params import (
     LIFParams,
     ParameterError,
     RRAMParams,
+    load_param_sets,
     parse_overrides,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "LIFParams",
     "ParameterError",
     "RRAMParams",
+    "load_param_sets",
     "parse_overrides",
 ]

@@ -110,24 +110,59 @@ class DeviceParams:
     def from_file(cls: type[P], path: str | Path) -> P:
         """Load from a YAML or JSON file: either a flat mapping of field to value, or a
         mapping with this class's name as a key (as ``calibrate`` writes them)."""
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as err:
-            raise ParameterError(f"{path}: cannot read device parameters: {err}") from None
-        if isinstance(data, Mapping) and cls.__name__ in data:
+        data = _read_mapping(Path(path))
+        if cls.__name__ in data:
             data = data[cls.__name__]
+        return cls.from_mapping(data, str(path))
+
+    @classmethod
+    def from_mapping(cls: type[P], data: Any, source: str) -> P:
+        """Build from a mapping of field names to numbers; errors name ``source``."""
         if not isinstance(data, Mapping):
-            raise ParameterError(f"{path}: expected a mapping of parameter names to values")
+            raise ParameterError(f"{source}: expected a mapping of parameter names to values")
         values: dict[str, float] = {}
         for key, value in data.items():
             try:
                 values[str(key)] = float(value)
             except (TypeError, ValueError):
                 raise ParameterError(
-                    f"{path}: field {key!r}: expected a number, got {value!r}"
+                    f"{source}: field {key!r}: expected a number, got {value!r}"
                 ) from None
-        return cls().replace(source=str(path), **values)
+        return cls().replace(source=source, **values)
+
+
+def _read_mapping(path: Path) -> Mapping[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise ParameterError(f"{path}: cannot read device parameters: {err}") from None
+    if not isinstance(data, Mapping):
+        raise ParameterError(f"{path}: expected a mapping of parameter names to values")
+    return data
+
+
+def load_param_sets(path: str | Path) -> dict[str, DeviceParams]:
+    """Every device parameter set in a file, by class name: sections named after the
+    classes (``FeCapParams:``, ``RRAMParams:``, as ``calibrate`` writes them), or one flat
+    mapping whose fields all belong to one class."""
+    path = Path(path)
+    data = _read_mapping(path)
+    classes = {c.__name__: c for c in (FeCapParams, RRAMParams, LIFParams)}
+    named = [key for key in data if key in classes]
+    if named:
+        extra = [str(key) for key in data if key not in classes]
+        if extra:
+            raise ParameterError(
+                f"{path}: unknown section(s) {', '.join(extra)}; known: {', '.join(classes)}"
+            )
+        return {key: classes[key].from_mapping(data[key], f"{path}: {key}") for key in named}
+    for name, cls in classes.items():
+        if set(map(str, data)) <= set(cls.names()):
+            return {name: cls.from_mapping(data, str(path))}
+    raise ParameterError(
+        f"{path}: the fields {', '.join(map(str, data))} do not all belong to one of"
+        f" {', '.join(classes)}; write one section per device (e.g. 'FeCapParams:')"
+    )
 
 
 def parse_overrides(overrides: Iterable[str]) -> dict[str, float]:
