@@ -102,6 +102,35 @@ def test_a_sequence_in_one_transient_equals_step_by_step_solves() -> None:
     assert not np.allclose(sequence[0], sequence[3])
 
 
+def test_transfer_reads_equal_transient_reads_with_wires_tiles_and_adc() -> None:
+    """The transfer conductances ngspice solves once give the same currents as a transient
+    per input vector: wire IR drop, tiling, DAC and ADC included, longer sequences chunked."""
+    gp, gn = _conductances(20, 6)
+    settings = CrossbarSettings(
+        tile_rows=8, tile_cols=8, r_wire_ohm=2.0, dac_bits=4, adc_bits=8, adc_full_scale_A=1e-4
+    )
+    layer = CrossbarLayer(gp, gn, settings)
+    x = RNG.uniform(0.0, 1.0, (300, 20))  # > SEQUENCE_CHUNK: three transients
+    assert layer.transfer_S().shape == (20, 3, 6)
+    transient = layer.forward(x)
+    transfer = layer.forward(x, via_transfer=True)
+    assert np.allclose(transfer, transient, rtol=1e-9, atol=1e-12 * np.abs(transient).max())
+    # the ADC is active (tile currents on its steps)
+    lsb = 1e-4 / 127
+    tiles = np.einsum("si,iao->sao", 0.2 * quantize_dac(x, 4), layer.transfer_S())
+    assert np.abs(tiles).max() > 10 * lsb
+    assert not np.allclose(transfer, tiles.sum(axis=1), rtol=0, atol=0.01 * lsb)
+    assert np.allclose(transfer, tiles.sum(axis=1), rtol=0, atol=3 * 0.5 * lsb)
+    # ideal wires: the transfer is G+ - G- on each row's own tile, 0 elsewhere; wires change it
+    ideal = CrossbarLayer(gp, gn, CrossbarSettings(tile_rows=8, tile_cols=8)).transfer_S()
+    own = np.array([i // 8 for i in range(20)])
+    assert np.allclose(ideal[np.arange(20), own], gp - gn, rtol=1e-9, atol=1e-15)
+    ideal[np.arange(20), own] = 0.0
+    assert np.all(ideal == 0.0)
+    wired = layer.transfer_S()[np.arange(20), own]
+    assert not np.allclose(wired, gp - gn, rtol=1e-4, atol=0)
+
+
 def test_tiling_matches_the_untiled_layer() -> None:
     gp, gn = _conductances(40, 10)
     layer = CrossbarLayer(gp, gn, CrossbarSettings(tile_rows=16, tile_cols=16))

@@ -50,6 +50,20 @@ def test_programmed_crossbar_gives_the_quantized_synapse_currents() -> None:
     assert rel < 1e-3
 
 
+def test_spike_counts_arrive_as_read_pulses() -> None:
+    """Hidden spike counts (several spikes in a step) are not clipped by the DAC: c pulses
+    deliver c times the current of one, and 12-bit programming matches the float synapse."""
+    synapse = _synapse(16, 6)
+    counts = torch.from_numpy(np.random.default_rng(3).integers(0, 5, (4, 2, 16)).astype(float))
+    crossbars = ChipCrossbars(CrossbarChipSettings(program_bits=12))
+    layer = crossbars.layer("syn_out", synapse.weight, synapse.current_scale_A)
+    chip = crossbars.currents_A(layer, counts.numpy(), spike_counts=True)
+    expected = synapse(counts.float()).detach().double().numpy()
+    assert np.abs(chip - expected).sum() / np.abs(expected).sum() < 1e-3
+    as_analog = crossbars.currents_A(layer, counts.numpy())
+    assert np.abs(as_analog - expected).sum() / np.abs(expected).sum() > 0.05  # clipped
+
+
 def test_the_dac_clips_inputs_above_full_scale() -> None:
     synapse = _synapse(8, 4)
     crossbars = ChipCrossbars(CrossbarChipSettings(program_bits=12, input_full_scale=1.0))

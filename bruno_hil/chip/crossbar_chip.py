@@ -7,17 +7,21 @@ A synapse layer of the network (:class:`bruno_hil.synapses.RRAMLinear`, weights 
 ``program_bits`` (deterministic rounding, as a write-verify programmer does) and mapped to
 conductance pairs between the RRAM cell's lowest and highest read conductance, with each
 device's own variability factor (drawn once per chip and layer, the same at every
-reprogramming). Inputs drive the rows through the DAC: ``v = v_read_V*x/input_full_scale``
-(clipped to the full scale); the columns' differential currents go through the ADCs and
-are summed over tiles. A sense amplifier of fixed gain maps the column current back to
+reprogramming). Analog inputs drive the rows through the DAC: ``v = v_read_V*x/
+input_full_scale`` (clipped to the full scale); spikes arrive as read pulses of ``v_read_V``
+(see :meth:`ChipCrossbars.currents_A`). The columns' differential currents go through the
+ADCs and are summed over tiles. A sense amplifier of fixed gain maps the column current back to
 the network's current units, so an ideal chip reproduces ``current_scale_A * x @ W^T``:
-``gain = current_scale_A * w_per_S * input_full_scale / v_read_V``, where ``w_per_S`` is the
-weight per siemens of the programming (set by the chip's own conductance range, not by
-the surrogate).
+a unit input is ``v_read_V`` on a row and ``gain = current_scale_A * w_per_S / v_read_V``,
+where ``w_per_S`` is the weight per siemens of the programming (set by the chip's own
+conductance range, not by the surrogate).
 
-Every ``[T, B]`` batch of input vectors runs as one ngspice transient whose row sources
-step through the ``T*B`` vectors (the circuit is resistive, so each time point is a DC
-solve and the sparse matrix is ordered once; see :mod:`bruno_hil.chip.crossbar_circuit`).
+The read path is linear (cells at their read conductance), so by default ngspice solves a
+programmed crossbar's transfer conductances once (``n_in`` unit-row solves, wire IR drop
+included) and every read is a product with them, exact and ~1000x cheaper than a solve per
+input vector; ``read="transient"`` instead runs every ``[T, B]`` batch as ngspice
+transients whose row sources step through the ``T*B`` vectors (see
+:mod:`bruno_hil.chip.crossbar_circuit`).
 Programming is lazy: after ``program_every`` weight updates (:meth:`ChipCrossbars.
 weights_updated`) the layers are marked stale and reprogrammed on their next read.
 """
@@ -38,6 +42,7 @@ from bruno_hil.chip.crossbar_circuit import (
 )
 from bruno_hil.devices.params import RRAMParams
 
+READ_MODES: tuple[str, ...] = ("transfer", "transient")
 SYNAPSE_LAYERS: tuple[str, ...] = ("syn_in", "syn_out")
 """The network's crossbars: ``syn_in`` (inputs -> hidden), ``syn_out`` (hidden -> output)."""
 
@@ -51,7 +56,10 @@ class CrossbarChipSettings:
     signed weight resolution of the programming (4 bits: -7..7, 8 conductance levels per
     device); ``input_full_scale``: the network input that maps to the full read voltage
     (larger inputs are clipped by the DAC); ``program_every``: weight updates between
-    reprogrammings; ``variability_cv``: device-to-device relative std of the conductances.
+    reprogrammings; ``variability_cv``: device-to-device relative std of the conductances;
+    ``read``: ``transfer`` (ngspice solves the programmed crossbar's transfer conductances
+    once, every read is a product with them: exact, the read path is linear) or
+    ``transient`` (every batch of input vectors is its own ngspice transient).
     """
 
     circuit: CrossbarSettings = field(default_factory=CrossbarSettings)
@@ -60,8 +68,11 @@ class CrossbarChipSettings:
     input_full_scale: float = 2.5
     program_every: int = 1
     variability_cv: float = 0.0
+    read: str = "transfer"
 
     def __post_init__(self) -> None:
+        if self.read not in READ_MODES:
+            raise CrossbarError(f"crossbar read = {self.read!r}: choose one of {READ_MODES}")
         if not isinstance(self.program_bits, int) or not 2 <= self.program_bits <= 12:
             raise CrossbarError(f"program_bits = {self.program_bits!r}: expected an int in 2..12")
         if not self.input_full_scale > 0:
@@ -74,8 +85,9 @@ class CrossbarChipSettings:
 
 @dataclass(frozen=True)
 class ProgrammedLayer:
-    """A crossbar as programmed: the circuit and the sense gain [1] that maps its column
-    current [A] to the network's current units."""
+    """A crossbar as programmed: the circuit and the sense amplifier's gain [1] that maps
+    its column current [A], for unit inputs read as ``v_read_V`` on the rows, to the
+    network's currents."""
 
     circuit: CrossbarLayer
     gain: float
@@ -116,7 +128,7 @@ class ChipCrossbars:
             s.variability_cv,
             rng,
         )
-        gain = current_scale_A * w_per_S * s.input_full_scale / s.circuit.v_read_V
+        gain = current_scale_A * w_per_S / s.circuit.v_read_V
         layer = ProgrammedLayer(CrossbarLayer(g_pos, g_neg, s.circuit), gain)
         self._layers[name] = layer
         self._stale.discard(name)
@@ -129,16 +141,32 @@ class ChipCrossbars:
             return self.program(name, weight, current_scale_A)
         return self._layers[name]
 
-    def currents_A(self, layer: ProgrammedLayer, x: np.ndarray) -> np.ndarray:
+    def currents_A(
+        self, layer: ProgrammedLayer, x: np.ndarray, spike_counts: bool = False
+    ) -> np.ndarray:
         """Column currents in network units for inputs ``x`` [T, B, inputs] (>= 0):
-        [T, B, outputs], all ``T*B`` vectors in one transient."""
+        [T, B, outputs], all ``T*B`` vectors in one transient.
+
+        Analog inputs (``spike_counts=False``) go through the DAC: ``v_read_V*x/
+        input_full_scale``, clipped at full scale. Spike counts (a hidden layer's output)
+        arrive as one read pulse of ``v_read_V`` per spike; the cells are linear at read, so
+        ``c`` pulses give ``c`` times the charge of one: the batch is solved at
+        ``v_read_V*x/c_max`` and scaled back by ``c_max`` (the largest count in it)."""
         t_steps, batch, n_in = x.shape
-        drive = np.clip(x.reshape(t_steps * batch, n_in) / self.settings.input_full_scale, 0, 1)
-        out = layer.circuit.forward(drive)
-        return layer.gain * out.reshape(t_steps, batch, -1)
+        flat = x.reshape(t_steps * batch, n_in)
+        via_transfer = self.settings.read == "transfer"
+        if spike_counts:
+            scale = max(1.0, float(flat.max()))
+            v_rows = layer.circuit.settings.v_read_V * flat / scale
+            out = layer.circuit.column_currents_A(v_rows, via_transfer=via_transfer)
+        else:
+            scale = self.settings.input_full_scale
+            out = layer.circuit.forward(np.clip(flat / scale, 0, 1), via_transfer=via_transfer)
+        return layer.gain * scale * out.reshape(t_steps, batch, -1)
 
 
 __all__ = [
+    "READ_MODES",
     "SYNAPSE_LAYERS",
     "ChipCrossbars",
     "CrossbarChipSettings",

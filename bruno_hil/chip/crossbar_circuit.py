@@ -34,6 +34,9 @@ from bruno_hil.errors import BrunoHilError
 from bruno_hil.spice.runner import NgspiceRunner, SimResult
 from bruno_hil.spice.values import spice_number
 
+SEQUENCE_CHUNK = 128
+"""Most input vectors per transient (PWL lookups cost O(points) per evaluation)."""
+
 
 class CrossbarError(BrunoHilError, ValueError):
     """Bad conductances, inputs or crossbar settings."""
@@ -250,6 +253,7 @@ class CrossbarLayer:
         step = s.pairs_per_tile
         self.col_blocks = [(j, min(j + step, n_out)) for j in range(0, n_out, step)]
         self.netlist = self._netlist(lambda _row: "0", ".op")
+        self._transfer_S: np.ndarray | None = None
 
     def _netlist(self, row_source: Callable[[int], str], analysis: str) -> str:
         """The layer's netlist; ``row_source(layer input index)`` formats a row source's
@@ -334,6 +338,13 @@ class CrossbarLayer:
             steps = v.shape[0]
             if steps == 1:
                 return self.tile_currents_A(v[0], reload)[None]
+            if steps > SEQUENCE_CHUNK:  # ngspice scans PWL points linearly: keep them short
+                return np.concatenate(
+                    [
+                        self.tile_currents_A(v[k : k + SEQUENCE_CHUNK])
+                        for k in range(0, steps, SEQUENCE_CHUNK)
+                    ]
+                )
             result = runner.simulate(self.sequence_netlist(v))
             at = np.searchsorted(result["time"], np.arange(steps) - 1e-9)
             if not np.allclose(result["time"][at], np.arange(steps), rtol=0, atol=1e-9):
@@ -348,20 +359,41 @@ class CrossbarLayer:
                     runner.alter(f"Vt{a}x{b}_{i}", float(v[r0 + i]))
         return self._read_tiles(runner.run())[0]
 
-    def column_currents_A(self, v_rows_V: np.ndarray, reload: bool = False) -> np.ndarray:
+    def transfer_S(self) -> np.ndarray:
+        """The crossbar's transfer conductances [S], [inputs, row tiles, outputs]: the
+        differential current of every tile per volt on each row, with the wire IR drop.
+        ngspice computes it once (a transient stepping ``v_read_V`` through the rows one at
+        a time) and it is kept: the read path is linear (cells at their read conductance),
+        so every read is ``V @ transfer`` exactly."""
+        if self._transfer_S is None:
+            v_read = self.settings.v_read_V
+            self._transfer_S = self.tile_currents_A(v_read * np.eye(self.shape[0])) / v_read
+        return self._transfer_S
+
+    def column_currents_A(
+        self, v_rows_V: np.ndarray, reload: bool = False, via_transfer: bool = False
+    ) -> np.ndarray:
         """Layer output currents [A], [outputs] (or [steps, outputs]): the tiles'
         differential currents, each through its ADC, summed over the tiles stacked along the
-        inputs (see :meth:`tile_currents_A`)."""
-        tiles = self.tile_currents_A(v_rows_V, reload)
+        inputs. The tile currents come from ngspice for these inputs (see
+        :meth:`tile_currents_A`) or, with ``via_transfer``, from the transfer conductances
+        ngspice computed once (:meth:`transfer_S`; exact, the circuit is linear)."""
+        if via_transfer:
+            v = self._check_rows(v_rows_V)
+            tiles = np.einsum("...i,iao->...ao", v, self.transfer_S())
+        else:
+            tiles = self.tile_currents_A(v_rows_V, reload)
         s = self.settings
         return quantize_adc(tiles, s.adc_bits, s.adc_full_scale_A).sum(axis=-2)
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray, via_transfer: bool = False) -> np.ndarray:
         """Output currents [A] for inputs ``x`` in [0, 1] (spikes: 0 or 1), [inputs] or
         [steps, inputs], through the DAC (``v = v_read_V*quantize(x)``), the circuit and
-        the ADCs."""
+        the ADCs (see :meth:`column_currents_A`)."""
         s = self.settings
-        return self.column_currents_A(s.v_read_V * quantize_dac(x, s.dac_bits))
+        return self.column_currents_A(
+            s.v_read_V * quantize_dac(x, s.dac_bits), via_transfer=via_transfer
+        )
 
 
 __all__ = [

@@ -50,6 +50,8 @@ from bruno_hil.spice.options import SimOptions
 
 NEURON_LAYERS: tuple[str, ...] = ("hidden", "output")
 CHIP_LAYERS: tuple[str, ...] = (*SYNAPSE_LAYERS, *NEURON_LAYERS)
+SPIKE_INPUTS: tuple[str, ...] = ("syn_out",)
+"""Crossbars whose inputs are spike counts (read pulses), not analog drives (DAC)."""
 """Everything that can run on the chip: the two crossbars and the two neuron layers."""
 
 
@@ -372,7 +374,7 @@ class NgspiceChip:
         chip_A, error = None, None
         for attempt in range(2):
             try:
-                chip_A = self.crossbars.currents_A(programmed, xs)
+                chip_A = self.crossbars.currents_A(programmed, xs, name in SPIKE_INPUTS)
                 break
             except SimulationError as err:
                 error = f"{name} crossbar, attempt {attempt + 1}: {str(err).splitlines()[0]}"

@@ -178,6 +178,10 @@ class HilConfig:
     adc_full_scale_A: float | None = None
     """ADC full scale [A] (None with ``adc_bits``: the largest possible tile current,
     ``tile_rows * v_read_V * (G_max - G_min)``)."""
+    crossbar_read: str = "transfer"
+    """How ngspice reads a programmed crossbar: ``transfer`` (its transfer conductances
+    solved once per programming; exact for the linear read path) or ``transient`` (a
+    transient per batch of input vectors)."""
     rram: dict[str, float] = field(default_factory=dict)
     """RRAMParams overrides of the crossbar cells, ``{field: value}`` in SI units."""
     workers: int = 2
@@ -212,6 +216,7 @@ class HilConfig:
                 raise ConfigError(f"hil.{key} = {bits}: expected 2..24 or null")
         if self.adc_full_scale_A is not None:
             _positive("hil.adc_full_scale_A", self.adc_full_scale_A)
+        _choice("hil.crossbar_read", self.crossbar_read, ("transfer", "transient"))
 
     def layer_names(self) -> tuple[str, ...]:
         return tuple(name.strip() for name in self.layers.split(",") if name.strip())

@@ -85,6 +85,7 @@ def open_chip(config: RunConfig) -> FineSource | None:
             input_full_scale=hil.input_full_scale,
             program_every=hil.program_every,
             variability_cv=hil.variability_cv,
+            read=hil.crossbar_read,
         )
         return NgspiceChip(
             layers=on_chip,
