@@ -52,7 +52,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, float]:
             f"training.eval_every={total}",
             "training.progress=false",
             f"hil.surrogate_epochs={args.software_epochs}",
-            f"hil.samples_per_epoch={args.loop_samples}",
+            f"hil.samples_per_epoch={args.loop_samples or 'null'}",
             f"hil.variability_cv={args.cv}",
             *args.sets,
         ],
@@ -102,7 +102,9 @@ def main() -> None:
     parser.add_argument("--cv", type=float, default=0.1, help="device variability (rel. std)")
     parser.add_argument("--software-epochs", type=int, default=8)
     parser.add_argument("--loop-epochs", type=int, default=4)
-    parser.add_argument("--loop-samples", type=int, default=54, help="samples per loop epoch")
+    parser.add_argument(
+        "--loop-samples", type=int, default=54, help="samples per loop epoch (0: all)"
+    )
     parser.add_argument("--max-test", type=int, default=54)
     parser.add_argument("--set", dest="sets", action="append", default=[], help="key=value")
     parser.add_argument("--out", type=Path, default=Path("runs/payoff"))

@@ -126,7 +126,10 @@ def test_bad_settings_are_rejected(backend: NgspiceBackend, kwargs: dict, match:
 def test_bench_settings_and_backend_choice() -> None:
     with pytest.raises(MeasurementError, match="sweep_rate_V_per_s"):
         BenchSettings(sweep_rate_V_per_s=-1.0)
-    with pytest.raises(BackendUnavailableError, match="not available yet"):
-        open_backend("visa://TCPIP::127.0.0.1::INSTR")
+    from bruno_hil.characterize.visa_backend import VisaBackend
+
+    assert isinstance(open_backend("visa://TCPIP::127.0.0.1::INSTR"), VisaBackend)
+    with pytest.raises(BackendUnavailableError, match="give the VISA resource"):
+        open_backend("visa://")
     with pytest.raises(BackendUnavailableError, match="ngspice"):
         open_backend("surrogate")

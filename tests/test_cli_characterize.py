@@ -113,7 +113,7 @@ def test_rram_json_and_out(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
         (["fecap", "--param", "v_thr_V=1\n.control\nshell rm -rf /"], "is not a number"),
         (["fecap", "--param", "p_s_C_per_m2"], "expected name=value"),
         (["rram", "--chip", "bogus"], "unknown chip"),
-        (["fecap", "--chip", "visa://GPIB0::22::INSTR"], "not available yet"),
+        (["fecap", "--chip", "visa://GPIB0::22::INSTR"], "GPIB0::22::INSTR: cannot open"),
         (["rram", "--v-min-V", "1.0"], "must be < 0"),
         (["fecap", "--amplitude-V", "0"], "amplitude_V"),
     ],

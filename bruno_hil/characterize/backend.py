@@ -10,6 +10,7 @@ carries its unit in its name. A backend may add columns; the listed ones are req
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -88,11 +89,19 @@ class MeasurementBackend(Protocol):
         ...
 
 
-def open_backend(chip: str, *, sweep_rate_V_per_s: float | None = None) -> MeasurementBackend:
-    """The backend named by ``--chip``: ``ngspice`` (the compact models). ``visa://...``
-    (real instruments) is not available yet; anything else raises
+def open_backend(
+    chip: str,
+    *,
+    sweep_rate_V_per_s: float | None = None,
+    stream_dir: Path | None = None,
+    resume: bool = False,
+) -> MeasurementBackend:
+    """The backend named by ``--chip``: ``ngspice`` (the compact models) or
+    ``visa://<VISA resource>`` (real instruments, :class:`~bruno_hil.characterize.
+    visa_backend.VisaBackend`, which streams its data to ``stream_dir`` and with ``resume``
+    continues the measurements found there); anything else raises
     :class:`BackendUnavailableError` listing the choices. ``sweep_rate_V_per_s`` [V/s]
-    sets the ramp rate of DC sweeps (default: the backend's, 1 V/s for ngspice)."""
+    sets the ramp rate of DC sweeps (default: the backend's, 1 V/s)."""
     if chip == "ngspice":
         from bruno_hil.characterize.ngspice_backend import BenchSettings, NgspiceBackend
 
@@ -100,10 +109,16 @@ def open_backend(chip: str, *, sweep_rate_V_per_s: float | None = None) -> Measu
             return NgspiceBackend()
         return NgspiceBackend(BenchSettings(sweep_rate_V_per_s=sweep_rate_V_per_s))
     if chip.startswith("visa://"):
-        raise BackendUnavailableError(
-            f"--chip {chip}: the visa:// instrument backend for characterization is not"
-            " available yet in this version of bruno_hil; use --chip ngspice"
-        )
+        from bruno_hil.characterize.visa_backend import VisaBackend
+
+        resource = chip.removeprefix("visa://")
+        if not resource:
+            raise BackendUnavailableError(
+                "--chip visa://: give the VISA resource, e.g."
+                " visa://TCPIP0::127.0.0.1::5025::SOCKET"
+            )
+        options = {} if sweep_rate_V_per_s is None else {"sweep_rate_V_per_s": sweep_rate_V_per_s}
+        return VisaBackend(resource, stream_dir=stream_dir, resume=resume, **options)
     raise BackendUnavailableError(
         f"--chip {chip!r}: unknown chip for characterize; choose one of {', '.join(CHIP_CHOICES)}"
     )

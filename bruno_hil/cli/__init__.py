@@ -30,7 +30,7 @@ def _root() -> None:
     (A callback keeps subcommand names required even while only one is registered.)"""
 
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ("characterize", "train")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("characterize", "calibrate", "train", "emulate")
 """Modules of :mod:`bruno_hil.cli` that each add one subcommand to :data:`app`
 (``calibrate`` and ``emulate`` join as they land)."""
 

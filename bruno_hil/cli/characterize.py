@@ -41,13 +41,39 @@ ParamOption = Annotated[
     ),
 ]
 ChipOption = Annotated[
-    str, typer.Option("--chip", help="Device under test: ngspice (compact models).")
+    str,
+    typer.Option(
+        "--chip",
+        help="Device under test: ngspice (compact models) or visa://<VISA resource>"
+        " (instruments, e.g. visa://TCPIP0::127.0.0.1::5025::SOCKET).",
+    ),
+]
+ResumeOption = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="visa:// only: keep the completed points streamed to --out DIR/stream and"
+        " measure the rest.",
+    ),
 ]
 OutOption = Annotated[
     Path | None,
     typer.Option("--out", "-o", help="Write CSV data, figures (JSON) and PNG plots here."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the figures as JSON last.")]
+DeviceParamsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--device-params",
+        help="Device parameters from a YAML/JSON file (e.g. calibrate's *_params.yaml);"
+        " --param overrides apply on top.",
+    ),
+]
+
+
+def _stream_dir(out: Path | None) -> Path | None:
+    """Where a visa:// backend streams its raw measurements: ``--out``/stream."""
+    return None if out is None else out / "stream"
 
 
 def _write_json(path: Path, content: dict[str, Any]) -> Path:
@@ -95,13 +121,16 @@ def fecap(
     ] = 2,
     pund: Annotated[bool, typer.Option("--pund/--no-pund", help="Also run PUND.")] = True,
     param: ParamOption = None,
+    device_params: DeviceParamsOption = None,
     chip: ChipOption = "ngspice",
     out: OutOption = None,
+    resume: ResumeOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """P-E hysteresis loop (P_r, E_c, P_s, loop area) and PUND of the FeCap."""
-    params = FeCapParams().with_overrides(param or [])
-    backend = open_backend(chip)
+    base = FeCapParams.from_file(device_params) if device_params else FeCapParams()
+    params = base.with_overrides(param or [])
+    backend = open_backend(chip, stream_dir=_stream_dir(out), resume=resume)
     try:
         result = characterize_fecap(
             backend, params, amplitude_V, frequency_Hz, n_cycles=n_cycles, pund=pund
@@ -170,13 +199,21 @@ def rram(
         float, typer.Option("--k-sigma", help="Levels differ by more than k_sigma sigmas.")
     ] = 3.0,
     param: ParamOption = None,
+    device_params: DeviceParamsOption = None,
     chip: ChipOption = "ngspice",
     out: OutOption = None,
+    resume: ResumeOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """I-V loop (V_set, V_reset, R_on, R_off) and LTP/LTD pulses (levels) of the RRAM."""
-    params = RRAMParams().with_overrides(param or [])
-    backend = open_backend(chip, sweep_rate_V_per_s=sweep_rate_V_per_s)
+    base = RRAMParams.from_file(device_params) if device_params else RRAMParams()
+    params = base.with_overrides(param or [])
+    backend = open_backend(
+        chip,
+        sweep_rate_V_per_s=sweep_rate_V_per_s,
+        stream_dir=_stream_dir(out),
+        resume=resume,
+    )
     try:
         result = characterize_rram(
             backend,

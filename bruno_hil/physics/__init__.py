@@ -15,6 +15,13 @@ from bruno_hil.physics.fecap import (
 )
 from bruno_hil.physics.lif import LIFState, lif_step
 from bruno_hil.physics.quantize import quantize_abs_max, stochastic_round
+from bruno_hil.physics.rram import (
+    RRAMTensors,
+    gap_rate_m_per_s,
+    mean_gap_rate_m_per_s,
+    rram_current_A,
+    rram_step,
+)
 from bruno_hil.physics.surrogate import SURROGATES, spike_fn
 
 __all__ = [
@@ -23,13 +30,18 @@ __all__ = [
     "FeLIFState",
     "FineTrace",
     "LIFState",
+    "RRAMTensors",
     "coarse_step",
     "fecap_step",
     "field_V_per_m",
     "fine_trajectory",
+    "gap_rate_m_per_s",
     "leak_current_A",
     "lif_step",
+    "mean_gap_rate_m_per_s",
     "quantize_abs_max",
+    "rram_current_A",
+    "rram_step",
     "spike_fn",
     "stochastic_round",
     "switching_rate_per_s",

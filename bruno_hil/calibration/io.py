@@ -1,0 +1,349 @@
+"""Loading measured curves for calibration: CSV or Parquet with SI units in the column
+names, validated row by row.
+
+Columns (the DESIGN's data-file contract): ``time_s``, ``voltage_V``, ``current_A``,
+``charge_C``, ``polarization_C_per_m2`` (total plate charge per area, ``Q/A``). A FeCap
+P-V file needs ``time_s``, ``voltage_V`` and one of ``charge_C`` / ``polarization_C_per_m2``;
+an RRAM I-V file needs ``time_s``, ``voltage_V`` (across the cell) and ``current_A``.
+Other columns are kept but not checked.
+
+Metadata (area, thickness, temperature, ...) comes from ``# key: value`` lines at the top
+of a CSV file, from the key/value metadata of a Parquet file, or from the caller
+(``overrides``, the CLI's options), which win. A key that names a field of the device's
+parameter class (``area_m2``, ``t_hzo_m``, ``temperature_K``, ...) is a number checked
+against that field's physical range; any other key is kept as text.
+
+Every error is a :class:`MeasurementFileError` that names the file, and where it applies
+the row (1-based data row; for CSV also the line of the file) and the column. The
+returned data are a new, validated float64 DataFrame; the file and the caller's objects
+are never modified.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bruno_hil.devices.params import DeviceParams, FeCapParams, ParameterError, RRAMParams
+from bruno_hil.errors import BrunoHilError
+
+C_PER_M2_TO_UC_PER_CM2 = 100.0
+"""1 C/m^2 = 100 uC/cm^2."""
+MIN_ROWS = 10
+"""Fewest data rows a calibration file may have."""
+NAN_TOKENS = frozenset({"", "nan", "NaN", "NAN", "na", "NA", "N/A", "null", "NULL", "None"})
+"""Cell texts read as a missing value (reported as NaN, not as non-numeric)."""
+
+
+class MeasurementFileError(BrunoHilError, ValueError):
+    """A measurement file is unreadable or its data fail validation."""
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A data column: its physical range (by absolute value, SI units) and, when the
+    values are too large, a hint at the unit they were probably written in."""
+
+    unit: str
+    max_abs: float
+    """Largest physically sensible |value| in the SI unit."""
+    wrong_unit_hint: str = ""
+    """Shown when ``max_abs < |value| <= max_abs * wrong_unit_factor``."""
+    wrong_unit_factor: float = 0.0
+    nonnegative: bool = False
+
+
+COLUMNS: dict[str, ColumnSpec] = {
+    "time_s": ColumnSpec("s", 1e6, nonnegative=True),
+    "voltage_V": ColumnSpec(
+        "V", 100.0, "it looks like millivolts (1 V = 1000 mV): divide by 1000", 1e3
+    ),
+    "current_A": ColumnSpec(
+        "A", 1.0, "it looks like mA or uA (1 A = 1e3 mA = 1e6 uA): convert to amperes", 1e6
+    ),
+    "charge_C": ColumnSpec(
+        "C", 1e-3, "it looks like uC, nC or pC (1 C = 1e12 pC): convert to coulombs", 1e15
+    ),
+    "polarization_C_per_m2": ColumnSpec(
+        "C/m^2",
+        2.0,
+        "it looks like uC/cm^2 (1 C/m^2 = 100 uC/cm^2): divide by 100",
+        2.0 * C_PER_M2_TO_UC_PER_CM2,
+    ),
+}
+"""The SI data columns that are validated."""
+MAX_CHARGE_DENSITY_C_PER_M2 = 2.0
+"""Largest sensible |charge_C|/area [C/m^2] of a FeCap measurement (switched charge
+``2*P_s`` with P_s <= 1 C/m^2 plus dielectric charge)."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a device's calibration file must hold."""
+
+    params_class: type[DeviceParams]
+    required: tuple[str, ...]
+    one_of: tuple[str, ...] = ()
+
+
+KINDS: dict[str, Kind] = {
+    "fecap": Kind(FeCapParams, ("time_s", "voltage_V"), ("charge_C", "polarization_C_per_m2")),
+    "rram": Kind(RRAMParams, ("time_s", "voltage_V", "current_A")),
+}
+"""The file kinds: ``fecap`` (P-V / charge waveform) and ``rram`` (I-V sweep)."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A validated measurement: the data (float64 columns, SI units), the metadata and
+    where they came from."""
+
+    path: Path
+    kind: str
+    data: pd.DataFrame
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def device_values(self) -> dict[str, float]:
+        """The metadata entries that are fields of the device's parameter class."""
+        names = set(KINDS[self.kind].params_class.names())
+        return {k: float(v) for k, v in self.metadata.items() if k in names}
+
+
+def _fail(path: Path, where: str, message: str) -> MeasurementFileError:
+    return MeasurementFileError(f"{path}: {where}{': ' if where else ''}{message}")
+
+
+def _where(row: int, line_offset: int | None, column: str | None = None) -> str:
+    """``row R (line L), column 'c'`` for a 0-based data row index."""
+    text = f"row {row + 1}"
+    if line_offset is not None:
+        text += f" (line {row + line_offset})"
+    return text + (f", column {column!r}" if column else "")
+
+
+def _parse_header(lines: list[str]) -> tuple[dict[str, tuple[str, int]], int]:
+    """``# key: value`` lines at the top: {key: (value text, line number)} and how many
+    leading comment or blank lines there are."""
+    meta: dict[str, tuple[str, int]] = {}
+    n_head = 0
+    for line in lines:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            break
+        n_head += 1
+        key, sep, value = stripped.lstrip("#").partition(":")
+        key = key.strip()
+        if sep and key and " " not in key:
+            meta[key] = (value.strip(), n_head)
+    return meta, n_head
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[str, tuple[str, int]], int]:
+    """Raw text cells, header metadata and the line number of data row 0 minus 0."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise _fail(path, "", f"cannot read the file: {err}") from None
+    lines = text.splitlines()
+    meta, n_head = _parse_header(lines)
+    try:
+        raw = pd.read_csv(
+            io.StringIO("\n".join(lines[n_head:])),
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            skip_blank_lines=True,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise _fail(path, "", f"not a readable CSV table: {err}") from None
+    # data row 0 sits on line n_head + 2 (1-based: comments, then the header line)
+    return raw, meta, n_head + 2
+
+
+def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict[str, tuple[str, int]]]:
+    try:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+    except ImportError:
+        raise _fail(path, "", "reading Parquet needs pyarrow (pip install pyarrow)") from None
+    except Exception as err:  # pyarrow raises several unrelated types for a bad file
+        raise _fail(path, "", f"not a readable Parquet file: {err}") from None
+    meta = {
+        k.decode(): (v.decode(), 0)
+        for k, v in (table.schema.metadata or {}).items()
+        if not k.startswith(b"pandas")
+    }
+    return table.to_pandas(), meta
+
+
+def _check_columns(path: Path, raw: pd.DataFrame, kind: Kind) -> list[str]:
+    """The columns to validate; a missing one is reported with the closest present name."""
+    present = [str(c).strip() for c in raw.columns]
+    raw.columns = present
+    missing = [c for c in kind.required if c not in present]
+    if kind.one_of and not any(c in present for c in kind.one_of):
+        missing.append(" or ".join(repr(c) for c in kind.one_of))
+    if missing:
+        name = missing[0]
+        candidates = [name] if name in COLUMNS else list(kind.one_of)
+        close = [m for c in candidates for m in difflib.get_close_matches(c, present, 1, 0.6)]
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        label = name if " or " in name else repr(name)
+        raise _fail(
+            path,
+            "",
+            f"missing column {label}{hint} (columns found: {', '.join(present) or 'none'};"
+            " names carry their SI unit, e.g. time_s, voltage_V, current_A, charge_C,"
+            " polarization_C_per_m2)",
+        )
+    return [c for c in present if c in COLUMNS]
+
+
+def _numeric(path: Path, raw: pd.Series, column: str, line_offset: int | None) -> np.ndarray:
+    """The column as float64; a NaN or non-numeric cell names its row."""
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        values = raw.to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            k = int(bad[0])
+            what = "NaN (missing value)" if np.isnan(values[k]) else f"{values[k]!r}"
+            raise _fail(path, _where(k, line_offset, column), f"value is {what}")
+        return values
+    text = raw.astype(str).str.strip()
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    for k in np.flatnonzero(~np.isfinite(values)):
+        cell = text.iloc[int(k)]
+        if cell in NAN_TOKENS:
+            problem = f"value is NaN (missing value, {cell!r})"
+        elif cell.lower().lstrip("+-") in ("inf", "infinity"):
+            problem = f"value {cell!r} is not finite"
+        else:
+            problem = f"{cell!r} is not a number (write plain SI numbers, e.g. 2.5e-12)"
+        raise _fail(path, _where(int(k), line_offset, column), problem)
+    return values
+
+
+def _check_range(path: Path, column: str, values: np.ndarray, line_offset: int | None) -> None:
+    """Physical range of one column (by absolute value)."""
+    spec = COLUMNS[column]
+    if spec.nonnegative and np.any(values < 0.0):
+        k = int(np.argmax(values < 0.0))
+        raise _fail(path, _where(k, line_offset, column), f"{values[k]:g} {spec.unit} is negative")
+    magnitude = np.abs(values)
+    k = int(np.argmax(magnitude))
+    if magnitude[k] <= spec.max_abs:
+        return
+    message = (
+        f"|{values[k]:g}| {spec.unit} is outside the physical range"
+        f" (|value| <= {spec.max_abs:g} {spec.unit})"
+    )
+    if spec.wrong_unit_hint and magnitude[k] <= spec.max_abs * spec.wrong_unit_factor:
+        message += f"; {spec.wrong_unit_hint}"
+    raise _fail(path, _where(k, line_offset, column), message)
+
+
+def _check_time(path: Path, time_s: np.ndarray, line_offset: int | None) -> None:
+    steps = np.diff(time_s)
+    if np.any(steps <= 0.0):
+        k = int(np.argmax(steps <= 0.0)) + 1
+        raise _fail(
+            path,
+            _where(k, line_offset, "time_s"),
+            f"time must increase strictly: {time_s[k]:g} s follows {time_s[k - 1]:g} s",
+        )
+
+
+def _metadata(
+    path: Path,
+    meta: Mapping[str, tuple[str, int]],
+    overrides: Mapping[str, float | str],
+    kind: Kind,
+) -> dict[str, Any]:
+    """Metadata with device fields range-checked through the parameter class."""
+    fields = set(kind.params_class.names())
+    out: dict[str, Any] = {}
+    entries = [(k, v, f"line {n}" if n else "metadata") for k, (v, n) in meta.items()]
+    entries += [(k, v, "option") for k, v in overrides.items()]
+    for key, value, where in entries:
+        if key not in fields:
+            out[key] = value
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise _fail(
+                path, f"{where}, metadata {key!r}", f"{value!r} is not a number in SI units"
+            ) from None
+        try:
+            kind.params_class().replace(source=f"{where}, metadata", **{key: number})
+        except ParameterError as err:
+            raise _fail(path, "", str(err)) from None
+        out[key] = number
+    return out
+
+
+def load_measurement(
+    path: str | Path, kind: str, overrides: Mapping[str, float | str] | None = None
+) -> Measurement:
+    """Load and validate a ``kind`` (``fecap`` or ``rram``) measurement from a CSV or
+    Parquet file (by suffix: ``.parquet``/``.pq`` is Parquet, anything else CSV);
+    ``overrides`` add or replace metadata (e.g. ``{"area_m2": 25e-12}``)."""
+    path = Path(path)
+    if kind not in KINDS:
+        raise MeasurementFileError(f"unknown measurement kind {kind!r}; choose fecap or rram")
+    spec = KINDS[kind]
+    if not path.is_file():
+        raise MeasurementFileError(f"{path}: no such file")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        raw, meta = _read_parquet(path)
+        line_offset: int | None = None
+    else:
+        raw, meta, line_offset = _read_csv(path)
+    columns = _check_columns(path, raw, spec)
+    if len(raw) < MIN_ROWS:
+        raise _fail(path, "", f"{len(raw)} data rows; a calibration needs at least {MIN_ROWS}")
+    metadata = _metadata(path, meta, dict(overrides or {}), spec)
+    data = raw.copy()
+    for column in columns:
+        data[column] = _numeric(path, raw[column], column, line_offset)
+    for column in columns:
+        _check_range(path, column, data[column].to_numpy(), line_offset)
+    if "charge_C" in columns and "area_m2" in metadata:
+        _check_charge_density(path, data["charge_C"].to_numpy(), metadata["area_m2"], line_offset)
+    _check_time(path, data["time_s"].to_numpy(), line_offset)
+    return Measurement(path=path, kind=kind, data=data.reset_index(drop=True), metadata=metadata)
+
+
+def _check_charge_density(
+    path: Path, charge_C: np.ndarray, area_m2: float, line_offset: int | None
+) -> None:
+    """|Q|/A above :data:`MAX_CHARGE_DENSITY_C_PER_M2` means a wrong unit or area."""
+    k = int(np.argmax(np.abs(charge_C)))
+    density = abs(charge_C[k]) / area_m2
+    if density <= MAX_CHARGE_DENSITY_C_PER_M2:
+        return
+    raise _fail(
+        path,
+        _where(k, line_offset, "charge_C"),
+        f"|{charge_C[k]:g}| C over area_m2 = {area_m2:g} m^2 is {density:g} C/m^2, more than"
+        f" {MAX_CHARGE_DENSITY_C_PER_M2:g} C/m^2: the column is probably not in coulombs"
+        " (1 C = 1e6 uC = 1e12 pC) or the area is wrong",
+    )
+
+
+__all__ = [
+    "COLUMNS",
+    "KINDS",
+    "MIN_ROWS",
+    "Measurement",
+    "MeasurementFileError",
+    "load_measurement",
+]

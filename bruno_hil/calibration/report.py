@@ -1,0 +1,211 @@
+"""Reporting a calibration: metrics per curve, parameters with uncertainties and
+correlations, the overlay plot of data and fit, and the fitted-parameters file.
+
+The parameters file is YAML with the parameter class's name as the key of the full
+parameter set, which :meth:`~bruno_hil.devices.params.DeviceParams.from_file` loads (so
+``characterize --device-params`` and ``train`` accept it), plus a ``calibration`` section
+that says which fields were fitted (with their 1-sigma uncertainties) and which were held
+at the prior and why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import yaml
+
+from bruno_hil.calibration.fecap import OFFSET, FeCapFit
+from bruno_hil.calibration.fit import FitResult
+from bruno_hil.calibration.rram import RRAMFit
+from bruno_hil.characterize.plots import C_PER_M2_TO_UC_PER_CM2
+from bruno_hil.devices.params import DeviceParams
+
+
+def curve_metrics(
+    y: np.ndarray, prediction: np.ndarray, curves: Sequence[str] | np.ndarray | None = None
+) -> list[dict[str, Any]]:
+    """RMSE (in the data's unit) and R^2 of each curve (rows sharing a label in
+    ``curves``; one curve ``all`` without labels)."""
+    y, prediction = np.asarray(y, dtype=np.float64), np.asarray(prediction, dtype=np.float64)
+    labels = np.asarray(curves if curves is not None else ["all"] * y.size).astype(str)
+    out = []
+    for label in dict.fromkeys(labels.tolist()):
+        k = labels == label
+        r = prediction[k] - y[k]
+        sst = float(np.sum((y[k] - y[k].mean()) ** 2))
+        out.append(
+            {
+                "curve": label,
+                "points": int(k.sum()),
+                "rmse": float(np.sqrt(np.mean(r**2))),
+                "r2": 1.0 - float(np.sum(r**2)) / sst if sst > 0 else math.nan,
+            }
+        )
+    return out
+
+
+def parameter_table(
+    result: FitResult, prior: DeviceParams, units: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per parameter: value, 1-sigma, relative sigma, prior, unit, and status (``fitted``,
+    ``held``, or ``fitted, not identifiable`` when elimination was off; with the reason)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in result.names:
+        unit = (units or {}).get(name) or (
+            prior.spec(name)["unit"] if name in prior.names() else ""
+        )
+        held = name in result.held
+        value = result.values[name]
+        entry: dict[str, Any] = {
+            "value": value,
+            "sigma": None if held else result.sigma[name],
+            "rel_sigma": None if held or value == 0.0 else abs(result.sigma[name] / value),
+            "prior": getattr(prior, name) if name in prior.names() else None,
+            "unit": unit,
+            "status": "held" if held else "fitted",
+        }
+        if held:
+            entry["reason"] = f"not identifiable: {result.held[name]}"
+        elif name in result.not_identifiable:  # only when the fit did not eliminate
+            entry["status"] = "fitted, not identifiable"
+            entry["reason"] = result.not_identifiable[name]
+        out[name] = entry
+    return out
+
+
+def correlations(result: FitResult) -> dict[str, Any]:
+    """The correlation matrix of the fitted parameters, with their names."""
+    return {"names": list(result.fitted), "matrix": np.round(result.correlation, 4).tolist()}
+
+
+def fit_summary(result: FitResult) -> dict[str, Any]:
+    """The optimizer's side of the story: starts, evaluations, rounds, convergence."""
+    return {
+        "fitted": list(result.fitted),
+        "held": dict(result.held),
+        "starts": result.n_starts,
+        "model_evaluations": result.nfev,
+        "elimination_rounds": len(result.history),
+        "converged": result.success,
+        "message": result.message,
+    }
+
+
+def fecap_report(fit: FeCapFit, prior: DeviceParams, curves: Sequence[str] | None = None) -> dict:
+    """The report of a FeCap fit (JSON-ready)."""
+    area = fit.params.area_m2
+    return {
+        "device": "fecap",
+        "points": int(fit.charge_C.size),
+        "substeps": fit.substeps,
+        "metrics": {
+            "charge_C": curve_metrics(fit.charge_C, fit.result.prediction, curves),
+            "polarization_C_per_m2": curve_metrics(
+                fit.charge_C / area, fit.result.prediction / area, curves
+            ),
+        },
+        "parameters": parameter_table(fit.result, prior, {OFFSET: "C"}),
+        "correlations": correlations(fit.result),
+        "fit": fit_summary(fit.result),
+    }
+
+
+def rram_report(fit: RRAMFit, prior: DeviceParams, curves: Sequence[str] | None = None) -> dict:
+    """The report of an RRAM fit (JSON-ready): metrics on the current [A] and on the
+    ``asinh(I/current_floor_A)`` scale the fit compares."""
+    y = np.arcsinh(fit.current_A / fit.current_floor_A)
+    return {
+        "device": "rram",
+        "points": int(fit.current_A.size),
+        "current_floor_A": fit.current_floor_A,
+        "metrics": {
+            "current_A": curve_metrics(fit.current_A, fit.predicted_current_A, curves),
+            "asinh_current": curve_metrics(y, fit.result.prediction, curves),
+        },
+        "parameters": parameter_table(fit.result, prior),
+        "correlations": correlations(fit.result),
+        "fit": fit_summary(fit.result),
+    }
+
+
+def write_params(path: Path, params: DeviceParams, result: FitResult, source: str) -> Path:
+    """Write the fitted parameter set (see the module) as YAML."""
+    content = {
+        type(params).__name__: params.as_dict(),
+        "calibration": {
+            "source": source,
+            "fitted": {
+                name: {"value": result.values[name], "sigma": result.sigma[name]}
+                for name in result.fitted
+                if name in params.names()
+            },
+            "held_at_prior": dict(result.held),
+        },
+    }
+    path.write_text(yaml.safe_dump(content, sort_keys=False))
+    return path
+
+
+def _residual_axis(ax: Any, x: np.ndarray, r: np.ndarray, xlabel: str, ylabel: str) -> None:
+    ax.plot(x, r, ".", ms=2, color="tab:red")
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
+def plot_fecap_overlay(fit: FeCapFit, path: Path) -> Path:
+    """Measured and fitted Q/A [uC/cm^2] vs V, and the residual vs time [us]."""
+    scale = C_PER_M2_TO_UC_PER_CM2 / fit.params.area_m2
+    fig, (ax, ax_r) = plt.subplots(2, 1, figsize=(6.0, 6.5), height_ratios=(3, 1.3))
+    ax.plot(fit.voltage_V, fit.charge_C * scale, ".", ms=2, color="0.5", label="data")
+    ax.plot(fit.voltage_V, fit.result.prediction * scale, "-", lw=1.2, label="fit")
+    ax.set_xlabel("V [V]")
+    ax.set_ylabel("Q/A [uC/cm$^2$]")
+    ax.set_title("FeCap calibration: data vs fitted surrogate")
+    ax.legend(fontsize=8)
+    residual = (fit.result.prediction - fit.charge_C) * scale
+    _residual_axis(ax_r, fit.time_s * 1e6, residual, "time [us]", "fit - data")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_rram_overlay(fit: RRAMFit, path: Path) -> Path:
+    """Measured and fitted |I| [A] (log) vs V, and the asinh-scale residual vs time."""
+    fig, (ax, ax_r) = plt.subplots(2, 1, figsize=(6.0, 6.5), height_ratios=(3, 1.3))
+    ax.semilogy(fit.voltage_V, np.abs(fit.current_A), ".", ms=2, color="0.5", label="data")
+    ax.semilogy(fit.voltage_V, np.abs(fit.predicted_current_A), "-", lw=1.2, label="fit")
+    ax.set_xlabel("V [V]")
+    ax.set_ylim(bottom=0.1 * fit.current_floor_A)  # the asinh fit does not resolve below
+    ax.set_ylabel("|I| [A]")
+    ax.set_title("RRAM calibration: data vs fitted surrogate")
+    ax.legend(fontsize=8)
+    y = np.arcsinh(fit.current_A / fit.current_floor_A)
+    _residual_axis(ax_r, fit.time_s, fit.result.prediction - y, "time [s]", "asinh residual")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+__all__ = [
+    "correlations",
+    "curve_metrics",
+    "fecap_report",
+    "fit_summary",
+    "parameter_table",
+    "plot_fecap_overlay",
+    "plot_rram_overlay",
+    "rram_report",
+    "write_params",
+]

@@ -1,0 +1,268 @@
+"""``bruno-hil calibrate fecap|rram [DATA]``: fit the surrogate's device parameters.
+
+With a ``DATA`` file (CSV or Parquet, SI column names; see :mod:`bruno_hil.calibration.io`)
+the fit runs on those measurements. Without one, the live loop measures stimuli on
+``--chip`` (``ngspice``: the compact models, whose parameters ``--chip-param`` sets),
+fits, validates on a held-out stimulus and repeats while that error improves.
+
+The prior (starting point and the values of everything not fitted) is the defaults, or
+``--device-params FILE``, with ``--param`` overrides and the file's metadata (area,
+thickness, ...) on top. ``--out DIR`` writes ``<device>_params.yaml`` (loadable by
+``--device-params`` of ``characterize`` and ``train``), ``<device>_calibration.json``
+(metrics, parameters with uncertainties, correlations) and ``<device>_overlay.png``;
+``--json`` prints one JSON object last on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bruno_hil.calibration.fecap import FECAP_FIT_NAMES, charge_from_measurement, fit_fecap
+from bruno_hil.calibration.io import load_measurement
+from bruno_hil.calibration.live import LiveResult, live_calibrate
+from bruno_hil.calibration.report import (
+    fecap_report,
+    plot_fecap_overlay,
+    plot_rram_overlay,
+    rram_report,
+    write_params,
+)
+from bruno_hil.calibration.rram import CURRENT_FLOOR_A, RRAM_FIT_NAMES, fit_rram
+from bruno_hil.characterize.backend import open_backend
+from bruno_hil.cli import app
+from bruno_hil.cli.output import _jsonable, ensure_out_dir, print_json
+from bruno_hil.devices.params import DeviceParams, FeCapParams, ParameterError, RRAMParams
+
+calibrate_app = typer.Typer(
+    name="calibrate",
+    help="Fit the surrogate's device parameters to measured curves (files) or live (--chip).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(calibrate_app, name="calibrate")
+
+DataArgument = Annotated[
+    Path | None,
+    typer.Argument(help="Measured CSV/Parquet file; omit it to calibrate live on --chip."),
+]
+ChipOption = Annotated[
+    str, typer.Option("--chip", help="Live mode (no DATA): the chip to measure, e.g. ngspice.")
+]
+ChipParamOption = Annotated[
+    list[str] | None,
+    typer.Option("--chip-param", help="Live ngspice: the simulated chip's parameter, name=value."),
+]
+DeviceParamsOption = Annotated[
+    Path | None,
+    typer.Option("--device-params", help="Prior parameters from a YAML/JSON file."),
+]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option("--param", help="Override a prior parameter, name=value in SI units."),
+]
+FreeOption = Annotated[
+    str | None,
+    typer.Option("--free", help="Comma-separated parameters to fit (default: see --help)."),
+]
+StartsOption = Annotated[int, typer.Option("--starts", help="Multi-start refinements.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the random starts.")]
+NoiseOption = Annotated[
+    float,
+    typer.Option(
+        "--noise-rel",
+        help="Live --chip ngspice only: simulated instrument noise (relative) added to the"
+        " simulated measurements; real instruments bring their own.",
+    ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="Write the params YAML, report JSON and overlay PNG here."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON last.")]
+
+
+def _names(free: str | None, default: tuple[str, ...], cls: type[DeviceParams]) -> list[str]:
+    if free is None:
+        return list(default)
+    names = [n.strip() for n in free.split(",") if n.strip()]
+    unknown = [n for n in names if n not in cls.names()]
+    if not names or unknown:
+        raise ParameterError(
+            f"--free {free!r}: unknown parameter(s) {', '.join(unknown) or '(none given)'};"
+            f" known: {', '.join(cls.names())}"
+        )
+    return names
+
+
+def _prior(cls: type[DeviceParams], path: Path | None, overrides: list[str] | None) -> Any:
+    base = cls.from_file(path) if path is not None else cls()
+    return base.with_overrides(overrides or [])
+
+
+def _print(report: dict[str, Any], files: list[Path], as_json: bool) -> None:
+    if as_json:
+        print_json({**report, "files": [str(f) for f in files]})
+        return
+    typer.echo(f"{report['device']} calibration from {report['source']}:")
+    for name, p in report["parameters"].items():
+        if p["status"] == "fitted":
+            typer.echo(f"  {name:22s} {p['value']:.5g} +- {p['sigma']:.2g} {p['unit']}")
+        elif p["status"] != "held":
+            typer.echo(f"  {name:22s} {p['value']:.5g} {p['unit']} ({p['status']}: {p['reason']})")
+        else:
+            typer.echo(f"  {name:22s} {p['value']:.5g} {p['unit']} (held: {p['reason']})")
+    for quantity, rows in report["metrics"].items():
+        for row in rows:
+            typer.echo(f"  {quantity} [{row['curve']}]: RMSE {row['rmse']:.4g}, R2 {row['r2']:.6f}")
+    for path in files:
+        typer.echo(f"wrote {path}")
+
+
+def _finish(
+    device: str,
+    fit: Any,
+    report: dict[str, Any],
+    live: LiveResult | None,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    if live is not None:
+        report["live"] = live.as_dict()
+    files: list[Path] = []
+    out_dir = ensure_out_dir(out)
+    if out_dir is not None:
+        plot = plot_fecap_overlay if device == "fecap" else plot_rram_overlay
+        json_path = out_dir / f"{device}_calibration.json"
+        json_path.write_text(json.dumps(_jsonable(report), indent=2) + "\n")  # NaN -> null
+        files = [
+            write_params(
+                out_dir / f"{device}_params.yaml", fit.params, fit.result, report["source"]
+            ),
+            json_path,
+            plot(fit, out_dir / f"{device}_overlay.png"),
+        ]
+    _print(report, files, as_json)
+
+
+@calibrate_app.command("fecap")
+def fecap(
+    data: DataArgument = None,
+    area_m2: Annotated[
+        float | None, typer.Option("--area-m2", help="Capacitor area [m^2] (else metadata).")
+    ] = None,
+    t_hzo_m: Annotated[
+        float | None, typer.Option("--t-hzo-m", help="HZO thickness [m] (else metadata).")
+    ] = None,
+    free: FreeOption = None,
+    device_params: DeviceParamsOption = None,
+    param: ParamOption = None,
+    starts: StartsOption = 3,
+    seed: SeedOption = 0,
+    chip: ChipOption = "ngspice",
+    chip_param: ChipParamOption = None,
+    noise_rel: NoiseOption = 0.005,
+    out: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit P_s, E_a, t_int, leakage I_0 and C_par (default; --free to change) to a charge
+    (P-V) waveform: columns time_s, voltage_V and charge_C or polarization_C_per_m2."""
+    names = _names(free, FECAP_FIT_NAMES, FeCapParams)
+    prior = _prior(FeCapParams, device_params, param)
+    options = {"n_starts": starts, "seed": seed}
+    if data is None:
+        chip_params = FeCapParams().with_overrides(chip_param or [])
+        backend = open_backend(chip)
+        try:
+            live = live_calibrate(
+                "fecap",
+                backend,
+                chip_params,
+                prior,
+                measure_options={"noise_rel": noise_rel if chip == "ngspice" else 0.0},
+                fit_options={"names": names, **options},
+            )
+        finally:
+            backend.close()
+        fit = live.best
+        report = fecap_report(fit, prior)  # type: ignore[arg-type]
+        report["source"] = f"live --chip {chip}"
+        _finish("fecap", fit, report, live, out, as_json)
+        return
+    overrides = {k: v for k, v in (("area_m2", area_m2), ("t_hzo_m", t_hzo_m)) if v is not None}
+    m = load_measurement(data, "fecap", overrides)
+    prior = prior.replace(source=f"{data} metadata", **m.device_values())
+    curves = m.data["curve"].astype(str).tolist() if "curve" in m.data else None
+    fit = fit_fecap(
+        m.data["time_s"].to_numpy(),
+        m.data["voltage_V"].to_numpy(),
+        charge_from_measurement(m, prior),
+        prior,
+        names,
+        **options,
+    )
+    report = fecap_report(fit, prior, curves)
+    report["source"] = str(data)
+    _finish("fecap", fit, report, None, out, as_json)
+
+
+@calibrate_app.command("rram")
+def rram(
+    data: DataArgument = None,
+    current_floor_A: Annotated[
+        float,
+        typer.Option("--current-floor-A", help="Current scale of the asinh comparison [A]."),
+    ] = CURRENT_FLOOR_A,
+    free: FreeOption = None,
+    device_params: DeviceParamsOption = None,
+    param: ParamOption = None,
+    starts: StartsOption = 3,
+    seed: SeedOption = 0,
+    chip: ChipOption = "ngspice",
+    chip_param: ChipParamOption = None,
+    noise_rel: NoiseOption = 0.02,
+    out: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit i_0_A, g_0_m, v_0_V, vel_0_m_per_s and gamma (default; --free to change) to an
+    I-V sweep: columns time_s, voltage_V (across the cell) and current_A."""
+    names = _names(free, RRAM_FIT_NAMES, RRAMParams)
+    prior = _prior(RRAMParams, device_params, param)
+    options = {"n_starts": starts, "seed": seed, "current_floor_A": current_floor_A}
+    if data is None:
+        chip_params = RRAMParams().with_overrides(chip_param or [])
+        backend = open_backend(chip)
+        try:
+            live = live_calibrate(
+                "rram",
+                backend,
+                chip_params,
+                prior,
+                measure_options={"noise_rel": noise_rel if chip == "ngspice" else 0.0},
+                fit_options={"names": names, **options},
+            )
+        finally:
+            backend.close()
+        fit = live.best
+        report = rram_report(fit, prior)  # type: ignore[arg-type]
+        report["source"] = f"live --chip {chip}"
+        _finish("rram", fit, report, live, out, as_json)
+        return
+    m = load_measurement(data, "rram")
+    prior = prior.replace(source=f"{data} metadata", **m.device_values())
+    curves = m.data["curve"].astype(str).tolist() if "curve" in m.data else None
+    fit = fit_rram(
+        m.data["time_s"].to_numpy(),
+        m.data["voltage_V"].to_numpy(),
+        m.data["current_A"].to_numpy(),
+        prior,
+        names,
+        **options,
+    )
+    report = rram_report(fit, prior, curves)
+    report["source"] = str(data)
+    _finish("rram", fit, report, None, out, as_json)

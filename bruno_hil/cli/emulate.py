@@ -1,0 +1,85 @@
+"""``bruno-hil emulate``: serve an emulated instrument with an ngspice device under test.
+
+``--device rram`` serves a Keithley 2400-class SMU with an RRAM cell, ``--device fecap``
+a ferroelectric tester (waveform source + digitizer) with a FeCap, ``--device felif`` a
+neuron tester (current-list source + spike counter) with a FeLIF neuron circuit (the
+bench of ``train --chip visa://...``), on 127.0.0.1:``--port``
+(raw SCPI socket, ``\\n`` termination; VISA resource ``TCPIP0::127.0.0.1::<port>::SOCKET``).
+It prints the resource it serves and runs until Ctrl-C (or SIGTERM). ``--fault`` injects
+faults (see :mod:`bruno_hil.emulator.faults`); ``--param`` sets the device's parameters.
+With ``--json`` it prints a JSON object with the address when it starts and one with the
+results (commands served, faults fired) last, when it stops.
+"""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from bruno_hil.cli import app
+from bruno_hil.cli.output import print_json
+from bruno_hil.emulator import DEVICES, make_server
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@app.command("emulate")
+def emulate(
+    device: Annotated[
+        str, typer.Option("--device", help=f"Device under test: {' | '.join(DEVICES)}.")
+    ] = "rram",
+    port: Annotated[
+        int, typer.Option("--port", help="TCP port on 127.0.0.1 (0: a free port).", min=0)
+    ] = 5025,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            help="Inject a fault, KIND[:key=value,...] with KIND delay|drop|garble|error and"
+            " keys on=HEADER, at=N, times=K, seconds=S, code=C (repeatable),"
+            " e.g. --fault drop:on=:FETC?",
+        ),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Device parameter name=value in SI units (repeatable)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON objects.")] = False,
+) -> None:
+    """Serve an emulated SMU (rram), ferroelectric tester (fecap) or neuron tester (felif)
+    over SCPI on 127.0.0.1."""
+    server = make_server(device, port, fault, param)
+    info = {
+        "device": device,
+        "resource": server.resource,
+        "chip": f"visa://{server.resource}",
+        "port": server.port,
+        "faults": fault or [],
+    }
+    if as_json:
+        print_json(info)
+    else:
+        typer.echo(f"emulating {device} on {server.resource} (--chip visa://{server.resource})")
+        typer.echo("Ctrl-C stops")
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()
+    result = {
+        **info,
+        "commands": server.faults.count,
+        "faults_fired": [list(entry) for entry in server.faults.log],
+    }
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(f"stopped after {result['commands']} commands")

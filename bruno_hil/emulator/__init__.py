@@ -1,0 +1,66 @@
+"""A SCPI instrument emulator whose device under test is the ngspice compact model.
+
+``bruno-hil emulate --device rram|fecap|felif`` serves, on 127.0.0.1, a Keithley
+2400-class SMU with an RRAM cell (:mod:`.keithley`), a ferroelectric tester with a FeCap
+(:mod:`.tester`) or a neuron tester with a FeLIF neuron circuit (:mod:`.neuron`), over a
+raw SCPI socket (:mod:`.server`), with optional faults (:mod:`.faults`). The device keeps
+its state between commands (:mod:`.dut`; the neuron rests between runs), so the pyvisa
+drivers of :mod:`bruno_hil.instruments` meet real hysteresis, switching and compliance.
+The SCPI core (headers, error queue) is :mod:`.scpi`.
+"""
+
+from __future__ import annotations
+
+from bruno_hil.devices.params import FeCapParams, RRAMParams
+from bruno_hil.emulator.faults import Fault, FaultPlan, FaultSpecError, parse_fault
+from bruno_hil.emulator.keithley import EmulatedSmu
+from bruno_hil.emulator.neuron import EmulatedNeuronTester
+from bruno_hil.emulator.scpi import EmulatedInstrument
+from bruno_hil.emulator.server import HOST, ScpiServer
+from bruno_hil.emulator.tester import EmulatedTester
+from bruno_hil.errors import BrunoHilError
+
+DEVICES: tuple[str, ...] = ("rram", "fecap", "felif")
+"""What ``--device`` accepts: ``rram`` (behind an SMU), ``fecap`` (on a tester),
+``felif`` (a FeLIF neuron on a neuron tester)."""
+
+
+def make_instrument(device: str, overrides: list[str] | None = None) -> EmulatedInstrument:
+    """The emulated instrument of ``device`` with its parameters (``name=value``
+    overrides, SI units, as ``--param`` takes them)."""
+    if device == "rram":
+        return EmulatedSmu(RRAMParams().with_overrides(overrides or []))
+    if device == "fecap":
+        return EmulatedTester(FeCapParams().with_overrides(overrides or []))
+    if device == "felif":
+        return EmulatedNeuronTester(FeCapParams().with_overrides(overrides or []))
+    raise BrunoHilError(f"--device {device!r}: choose one of {', '.join(DEVICES)}")
+
+
+def make_server(
+    device: str, port: int = 0, faults: list[str] | None = None, params: list[str] | None = None
+) -> ScpiServer:
+    """A (not yet started) server of ``device`` on ``port`` (0: a free one), with the
+    ``--fault`` specs ``faults``; a port that cannot be bound raises a clear error."""
+    plan = FaultPlan.parse(faults)
+    instrument = make_instrument(device, params)
+    try:
+        return ScpiServer(instrument, port, plan)
+    except OSError as err:
+        raise BrunoHilError(f"--port {port}: cannot serve on {HOST}:{port}: {err}") from None
+
+
+__all__ = [
+    "DEVICES",
+    "HOST",
+    "EmulatedNeuronTester",
+    "EmulatedSmu",
+    "EmulatedTester",
+    "Fault",
+    "FaultPlan",
+    "FaultSpecError",
+    "ScpiServer",
+    "make_instrument",
+    "make_server",
+    "parse_fault",
+]

@@ -1,0 +1,161 @@
+"""``bruno-hil calibrate``: from the shipped example files with --json/--out, the params
+file round trip (from_file, ``characterize --device-params``), live mode and user errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bruno_hil.cli import main
+from bruno_hil.devices.params import FeCapParams, RRAMParams
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "calibration"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as ex:
+        code = int(ex.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _truth(path: Path) -> dict[str, float]:
+    """The ``# truth: k=v ...`` line of an example file."""
+    line = next(x for x in path.read_text().splitlines() if x.startswith("# truth:"))
+    return {k: float(v) for k, v in re.findall(r"(\w+)=([-+.\deE]+)", line)}
+
+
+@pytest.fixture(scope="module")
+def fecap_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out_dir = tmp_path_factory.mktemp("fecap")  # (no capsys in a module fixture: read files)
+    main(["calibrate", "fecap", str(EXAMPLES / "fecap_pv_example.csv"), "--out", str(out_dir)])
+    return out_dir, json.loads((out_dir / "fecap_calibration.json").read_text())
+
+
+def test_fecap_from_file_writes_params_report_and_plot(fecap_run: tuple[Path, dict]) -> None:
+    out_dir, report = fecap_run
+    truth = _truth(EXAMPLES / "fecap_pv_example.csv")
+    params = FeCapParams.from_file(out_dir / "fecap_params.yaml")
+    for name in ("p_s_C_per_m2", "e_a_V_per_m", "t_int_m", "c_par_F"):
+        assert getattr(params, name) == pytest.approx(truth[name], rel=0.05), name
+        assert report["parameters"][name]["status"] == "fitted"
+    held = report["parameters"]["i_0_A_per_m2"]
+    assert held["status"] == "held" and held["reason"].startswith("not identifiable")
+    assert params.i_0_A_per_m2 == FeCapParams().i_0_A_per_m2
+    assert params.area_m2 == 25e-12  # from the file's metadata
+    curves = report["metrics"]["charge_C"]
+    assert [c["curve"] for c in curves] == ["period 1", "period 2"]
+    assert all(c["r2"] > 0.999 and c["rmse"] < 1e-13 for c in curves)
+    assert report["correlations"]["names"] == report["fit"]["fitted"]
+    assert (out_dir / "fecap_overlay.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_characterize_accepts_the_fitted_params(
+    fecap_run: tuple[Path, dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    params_file = fecap_run[0] / "fecap_params.yaml"
+    code, out, err = _run(
+        capsys,
+        "characterize",
+        "fecap",
+        "--device-params",
+        str(params_file),
+        "--no-pund",
+        "--amplitude-V",
+        "3.5",
+        "--json",
+    )
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    fitted = FeCapParams.from_file(params_file)
+    assert result["params"] == pytest.approx(fitted.as_dict())
+    assert result["figures"]["p_s_C_per_m2"] == pytest.approx(fitted.p_s_C_per_m2, rel=0.03)
+    # --param still overrides the file
+    code, out, _ = _run(
+        capsys,
+        "characterize",
+        "fecap",
+        "--device-params",
+        str(params_file),
+        "--param",
+        "p_s_C_per_m2=0.2",
+        "--no-pund",
+        "--json",
+    )
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["params"]["p_s_C_per_m2"] == 0.2
+
+
+def test_rram_from_file_json_last(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = EXAMPLES / "rram_iv_example.csv"
+    code, out, err = _run(capsys, "calibrate", "rram", str(data), "--json", "--out", str(tmp_path))
+    assert code == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    truth = _truth(data)
+    params = RRAMParams.from_file(tmp_path / "rram_params.yaml")
+    for name, value in truth.items():
+        assert report["parameters"][name]["value"] == pytest.approx(value, rel=0.05), name
+        assert getattr(params, name) == report["parameters"][name]["value"]
+    (metric,) = report["metrics"]["asinh_current"]
+    assert 0.015 < metric["rmse"] < 0.025  # the file's 2 % read noise
+    assert set(report["files"]) == {
+        str(tmp_path / f) for f in ("rram_params.yaml", "rram_calibration.json", "rram_overlay.png")
+    }
+    code, out, err = _run(
+        capsys, "characterize", "rram", "--device-params", str(tmp_path / "rram_params.yaml"),
+        "--n-pulses", "2", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["params"]["i_0_A"] == params.i_0_A
+
+
+def test_rram_live_on_ngspice(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(
+        capsys,
+        "calibrate",
+        "rram",
+        "--chip",
+        "ngspice",
+        "--chip-param",
+        "i_0_A=2e-4",
+        "--starts",
+        "1",
+        "--json",
+    )
+    assert code == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["source"] == "live --chip ngspice"
+    assert len(report["live"]["rounds"]) >= 1
+    assert report["parameters"]["i_0_A"]["value"] == pytest.approx(2e-4, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fecap", "missing.csv"], "missing.csv: no such file"),
+        (["rram", "--free", "i_0_A,nonsense"], "unknown parameter(s) nonsense"),
+        (["fecap", "--chip", "bogus"], "unknown chip"),
+    ],
+)
+def test_user_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _, err = _run(capsys, "calibrate", *args)
+    assert code == 2 and message in err, err
+
+
+def test_bad_file_names_row_and_column(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    lines = (EXAMPLES / "rram_iv_example.csv").read_text().splitlines()
+    k = next(i for i, x in enumerate(lines) if x.startswith("time_s")) + 5
+    lines[k] = lines[k].replace(lines[k].split(",")[2], "n/a", 1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    code, _, err = _run(capsys, "calibrate", "rram", str(bad))
+    assert code == 2
+    assert f"{bad}: row 5 (line {k + 1}), column 'current_A'" in err
