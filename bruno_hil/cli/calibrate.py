@@ -34,7 +34,7 @@ from bruno_hil.calibration.report import (
 from bruno_hil.calibration.rram import CURRENT_FLOOR_A, RRAM_FIT_NAMES, fit_rram
 from bruno_hil.characterize.backend import open_backend
 from bruno_hil.cli import app
-from bruno_hil.cli.output import _jsonable, ensure_out_dir, print_json
+from bruno_hil.cli.output import ensure_out_dir, jsonable, print_json
 from bruno_hil.devices.params import DeviceParams, FeCapParams, ParameterError, RRAMParams
 
 calibrate_app = typer.Typer(
@@ -138,7 +138,7 @@ def _finish(
     if out_dir is not None:
         plot = plot_fecap_overlay if device == "fecap" else plot_rram_overlay
         json_path = out_dir / f"{device}_calibration.json"
-        json_path.write_text(json.dumps(_jsonable(report), indent=2) + "\n")  # NaN -> null
+        json_path.write_text(json.dumps(jsonable(report), indent=2) + "\n")  # NaN -> null
         files = [
             write_params(
                 out_dir / f"{device}_params.yaml", fit.params, fit.result, report["source"]
@@ -147,6 +147,34 @@ def _finish(
             plot(fit, out_dir / f"{device}_overlay.png"),
         ]
     _print(report, files, as_json)
+
+
+def _live(
+    device: str,
+    chip: str,
+    chip_params: DeviceParams,
+    prior: DeviceParams,
+    noise_rel: float,
+    fit_options: dict[str, Any],
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """The live loop on ``--chip`` (simulated noise only on ngspice), then the report."""
+    backend = open_backend(chip)
+    try:
+        live = live_calibrate(
+            device,
+            backend,
+            chip_params,
+            prior,
+            measure_options={"noise_rel": noise_rel if chip == "ngspice" else 0.0},
+            fit_options=fit_options,
+        )
+    finally:
+        backend.close()
+    report = (fecap_report if device == "fecap" else rram_report)(live.best, prior)  # type: ignore[arg-type]
+    report["source"] = f"live --chip {chip}"
+    _finish(device, live.best, report, live, out, as_json)
 
 
 @calibrate_app.command("fecap")
@@ -176,22 +204,9 @@ def fecap(
     options = {"n_starts": starts, "seed": seed}
     if data is None:
         chip_params = FeCapParams().with_overrides(chip_param or [])
-        backend = open_backend(chip)
-        try:
-            live = live_calibrate(
-                "fecap",
-                backend,
-                chip_params,
-                prior,
-                measure_options={"noise_rel": noise_rel if chip == "ngspice" else 0.0},
-                fit_options={"names": names, **options},
-            )
-        finally:
-            backend.close()
-        fit = live.best
-        report = fecap_report(fit, prior)  # type: ignore[arg-type]
-        report["source"] = f"live --chip {chip}"
-        _finish("fecap", fit, report, live, out, as_json)
+        _live(
+            "fecap", chip, chip_params, prior, noise_rel, {"names": names, **options}, out, as_json
+        )
         return
     overrides = {k: v for k, v in (("area_m2", area_m2), ("t_hzo_m", t_hzo_m)) if v is not None}
     m = load_measurement(data, "fecap", overrides)
@@ -235,22 +250,9 @@ def rram(
     options = {"n_starts": starts, "seed": seed, "current_floor_A": current_floor_A}
     if data is None:
         chip_params = RRAMParams().with_overrides(chip_param or [])
-        backend = open_backend(chip)
-        try:
-            live = live_calibrate(
-                "rram",
-                backend,
-                chip_params,
-                prior,
-                measure_options={"noise_rel": noise_rel if chip == "ngspice" else 0.0},
-                fit_options={"names": names, **options},
-            )
-        finally:
-            backend.close()
-        fit = live.best
-        report = rram_report(fit, prior)  # type: ignore[arg-type]
-        report["source"] = f"live --chip {chip}"
-        _finish("rram", fit, report, live, out, as_json)
+        _live(
+            "rram", chip, chip_params, prior, noise_rel, {"names": names, **options}, out, as_json
+        )
         return
     m = load_measurement(data, "rram")
     prior = prior.replace(source=f"{data} metadata", **m.device_values())

@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars/arrays and paths made JSON types, non-finite floats
+    None (JSON has no NaN)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, (np.floating, float)):
@@ -23,13 +25,13 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     return value
 
 
 def print_json(result: dict[str, Any]) -> None:
     """Print one JSON object (non-finite floats become null) as the last line of stdout."""
-    print(json.dumps(_jsonable(result), sort_keys=False), flush=True)
+    print(json.dumps(jsonable(result), sort_keys=False), flush=True)
 
 
 def ensure_out_dir(out: Path | None) -> Path | None:
