@@ -156,7 +156,15 @@ def test_neuron_fidelity_improves_with_the_surrogate_inner_steps() -> None:
 
 def test_hil_settings_reach_the_chip() -> None:
     config = load_config(
-        None, ["hil.tile_rows=16", "hil.adc_bits=6", "hil.program_every=4", "hil.dac_bits=5"]
+        None,
+        [
+            "hil.tile_rows=16",
+            "hil.adc_bits=6",
+            "hil.program_every=4",
+            "hil.dac_bits=5",
+            "hil.fecap={v_thr_V: 2.3}",
+            "network.fecap={v_thr_V: 2.4}",
+        ],
     )
     chip = loop.open_chip(config)
     try:
@@ -166,6 +174,9 @@ def test_hil_settings_reach_the_chip() -> None:
         assert s.circuit.adc_full_scale_A == pytest.approx(16 * 0.2 * (g_max - g_min))
         assert s.program_every == 4 and s.program_bits == 4
         assert chip.layers == ("syn_out", "output")
+        # the chip's neurons are its own devices; network.fecap is the surrogate's model
+        assert chip.params.v_thr_V == 2.3
+        assert config.network.fecap_params("t").v_thr_V == 2.4
     finally:
         chip.close()
 

@@ -1,4 +1,5 @@
-"""``bruno-hil calibrate fecap|rram [DATA]``: fit the surrogate's device parameters.
+"""``bruno-hil calibrate fecap|rram [DATA]``: fit the surrogate's device parameters;
+``bruno-hil calibrate neuron``: fit its neuron-level parameters to the chip's FeLIF circuit.
 
 With a ``DATA`` file (CSV or Parquet, SI column names; see :mod:`bruno_hil.calibration.io`)
 the fit runs on those measurements. Without one, the live loop measures stimuli on
@@ -268,3 +269,68 @@ def rram(
     report = rram_report(fit, prior, curves)
     report["source"] = str(data)
     _finish("rram", fit, report, None, out, as_json)
+
+
+@calibrate_app.command("neuron")
+def neuron(
+    chip: Annotated[
+        str, typer.Option("--chip", help="The chip whose FeLIF neuron circuit is measured.")
+    ] = "ngspice",
+    chip_param: ChipParamOption = None,
+    device_params: DeviceParamsOption = None,
+    param: ParamOption = None,
+    n_inner: Annotated[
+        int, typer.Option("--n-inner", min=1, help="The surrogate's inner steps (training's).")
+    ] = 20,
+    steps: Annotated[int, typer.Option("--steps", min=2, help="Steps of 1 ms per drive.")] = 50,
+    traces: Annotated[
+        int, typer.Option("--traces", min=1, help="Random drives to fit (as many held out).")
+    ] = 8,
+    seed: SeedOption = 0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="ngspice processes.")] = 2,
+    out: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit the surrogate neuron's parasitic capacitance, threshold and reset level (with the
+    training's --n-inner) to the chip's FeLIF circuit; report the chip-vs-surrogate
+    fidelity before and after on held-out drives."""
+    if chip != "ngspice":
+        raise ParameterError(
+            f"--chip {chip}: neuron calibration measures the FeLIF circuit; use --chip ngspice"
+        )
+    from bruno_hil.calibration.neuron import fit_neuron, plot_neuron_fit, write_neuron_params
+    from bruno_hil.chip.ngspice_chip import NgspiceChip
+
+    prior = _prior(FeCapParams, device_params, param)
+    circuit = NgspiceChip(
+        layers=("output",), params=FeCapParams().with_overrides(chip_param or []), workers=workers
+    )
+    try:
+        fit = fit_neuron(circuit, prior, n_inner=n_inner, n_steps=steps, n_traces=traces, seed=seed)
+        files: list[Path] = []
+        out_dir = ensure_out_dir(out)
+        if out_dir is not None:
+            report_path = out_dir / "neuron_calibration.json"
+            report_path.write_text(json.dumps(jsonable(fit.as_dict()), indent=2) + "\n")
+            files = [
+                write_neuron_params(out_dir / "neuron_params.yaml", fit, f"--chip {chip}"),
+                report_path,
+                plot_neuron_fit(circuit, fit, out_dir / "neuron_overlay.png", seed=seed),
+            ]
+    finally:
+        circuit.close()
+    if as_json:
+        print_json({**fit.as_dict(), "files": [str(f) for f in files]})
+        return
+    typer.echo(f"FeLIF neuron calibration on --chip {chip} (surrogate n_inner = {n_inner}):")
+    for name, p in fit.as_dict()["parameters"].items():
+        typer.echo(f"  {name:12s} {p['value']:.5g} (prior {p['prior']:.5g})")
+    for label, table in (("before", fit.before), ("after", fit.after)):
+        held = table["heldout"]
+        typer.echo(
+            f"  held-out fidelity {label}: median |dV| {held['fidelity_v_median_abs_V']:.4g} V,"
+            f" RMS dV {held['fidelity_v_rmse_V']:.4g} V,"
+            f" spike-count error {held['fidelity_neuron_count_mae']:.3g}"
+        )
+    for path in files:
+        typer.echo(f"wrote {path}")

@@ -143,14 +143,15 @@ def _read_mapping(path: Path) -> Mapping[str, Any]:
 
 def load_param_sets(path: str | Path) -> dict[str, DeviceParams]:
     """Every device parameter set in a file, by class name: sections named after the
-    classes (``FeCapParams:``, ``RRAMParams:``, as ``calibrate`` writes them), or one flat
-    mapping whose fields all belong to one class."""
+    classes (``FeCapParams:``, ``RRAMParams:``, as ``calibrate`` writes them, with its
+    ``calibration:`` notes, which are skipped), or one flat mapping whose fields all belong
+    to one class."""
     path = Path(path)
     data = _read_mapping(path)
     classes = {c.__name__: c for c in (FeCapParams, RRAMParams, LIFParams)}
     named = [key for key in data if key in classes]
     if named:
-        extra = [str(key) for key in data if key not in classes]
+        extra = [str(key) for key in data if key not in classes and key != "calibration"]
         if extra:
             raise ParameterError(
                 f"{path}: unknown section(s) {', '.join(extra)}; known: {', '.join(classes)}"

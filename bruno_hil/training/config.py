@@ -101,7 +101,7 @@ class NetworkConfig:
     count_scale: float = 0.3
     """Logits = count_scale * output spike counts."""
     fecap: dict[str, float] = field(default_factory=dict)
-    """FeCapParams overrides, ``{field: value}`` in SI units."""
+    """FeCapParams overrides of the surrogate's neurons, ``{field: value}`` in SI units."""
     lif: dict[str, float] = field(default_factory=dict)
     """LIFParams overrides."""
 
@@ -182,6 +182,10 @@ class HilConfig:
     """How ngspice reads a programmed crossbar: ``transfer`` (its transfer conductances
     solved once per programming; exact for the linear read path) or ``transient`` (a
     transient per batch of input vectors)."""
+    fecap: dict[str, float] = field(default_factory=dict)
+    """FeCapParams overrides of the chip's neurons, ``{field: value}`` in SI units: the
+    chip is its own device (the compact model's defaults unless set here), while
+    ``network.fecap`` is the surrogate's model of it (e.g. from ``calibrate``)."""
     rram: dict[str, float] = field(default_factory=dict)
     """RRAMParams overrides of the crossbar cells, ``{field: value}`` in SI units."""
     workers: int = 2
@@ -224,6 +228,9 @@ class HilConfig:
     def rram_params(self, source: str) -> RRAMParams:
         return RRAMParams().replace(source=f"{source}: hil.rram", **self.rram)
 
+    def fecap_params(self, source: str) -> FeCapParams:
+        return FeCapParams().replace(source=f"{source}: hil.fecap", **self.fecap)
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -251,6 +258,7 @@ class RunConfig:
             self.network.fecap_params(source)
             self.network.lif_params(source)
             self.hil.rram_params(source)
+            self.hil.fecap_params(source)
         except ParameterError as err:  # its message already names the source
             raise ConfigError(str(err)) from None
 
