@@ -20,10 +20,11 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m slow
 
 lint: $(STAMP)
-	.venv/bin/ruff check bruno_hil tests benchmarks
-	.venv/bin/ruff format --check bruno_hil tests benchmarks
+	.venv/bin/ruff check bruno_hil tests benchmarks experiments calibration
+	.venv/bin/ruff format --check bruno_hil tests benchmarks experiments calibration
 
 bench: $(STAMP)
 	$(PY) benchmarks/runner_bench.py
 	$(PY) benchmarks/chip_throughput.py
 	$(PY) benchmarks/bruno_vs_bptt.py
+	$(PY) benchmarks/calibration_fit.py

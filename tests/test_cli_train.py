@@ -74,7 +74,10 @@ def test_resume_continues_a_stopped_run(tmp_path: Path) -> None:
     ("args", "fragment"),
     [
         (["--chip", "ngspice", "--set", "network.mode=bptt"], "trained with BRUNO"),
-        (["--chip", "visa://GPIB0::1::INSTR"], "visa chip backend is not available yet"),
+        (  # nothing listens there: the error names the resource
+            ["--chip", "visa://TCPIP0::127.0.0.1::1::SOCKET", "--set", "hil.layers=output"],
+            "cannot reach the neuron bench at TCPIP0::127.0.0.1::1::SOCKET",
+        ),
         (["--set", "network.n_hiden=3"], "network.n_hiden"),
         (["--resume", "elsewhere"], "drop --out"),
         (["--resume", "elsewhere", "--set", "seed=1"], "drop --config/--set"),

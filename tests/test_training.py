@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
+from bruno_hil.errors import BrunoHilError
 from bruno_hil.training.config import ConfigError, RunConfig, load_config, parse_sets
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -96,7 +97,7 @@ def test_parse_sets_builds_nested_values() -> None:
 
 def test_chip_selection(loop: ModuleType) -> None:
     assert loop.open_chip(load_config(None, ["chip=surrogate"])) is None
-    with pytest.raises(loop.ChipUnavailableError, match="not available yet"):
+    with pytest.raises(BrunoHilError, match="not on a visa bench"):
         loop.open_chip(load_config(None, ["chip=visa://TCPIP::1.2.3.4::INSTR"]))
     with pytest.raises(loop.ChipUnavailableError, match="unknown chip"):
         loop.open_chip(load_config(None, ["chip=fpga"]))

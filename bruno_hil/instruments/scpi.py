@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -58,6 +59,23 @@ def _is_timeout(err: Exception) -> bool:
 
 
 _LINK_ERRORS = (pyvisa.errors.VisaIOError, pyvisa.errors.InvalidSession, OSError, EOFError)
+
+
+def disable_nagle(instrument: ScpiInstrument) -> bool:
+    """Switch Nagle's algorithm off on a pyvisa-py raw socket session (``::SOCKET``), if
+    that is what ``instrument`` holds; whether it did. pyvisa-py does not offer
+    ``VI_ATTR_TCPIP_NODELAY`` on raw sockets, and with Nagle on, every write followed by a
+    write (a command, then its ``SYST:ERR?``) waits for the peer's delayed ACK: ~45 ms
+    measured here per checked command, against 0.1 ms without."""
+    session = getattr(instrument, "_session", None)
+    sessions = getattr(getattr(instrument._rm, "visalib", None), "sessions", {})
+    sock = getattr(sessions.get(getattr(session, "session", None)), "interface", None)
+    if not isinstance(sock, socket.socket):
+        return False
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return True
+    return False
 
 
 class ScpiInstrument:
@@ -101,6 +119,7 @@ class ScpiInstrument:
         except (pyvisa.errors.VisaIOError, ValueError, OSError) as err:
             raise InstrumentConnectionError(f"{self.resource}: cannot open: {err}") from None
         self._session = session  # type: ignore[assignment]
+        disable_nagle(self)
 
     def _reconnect(self) -> None:
         if self._session is not None:
@@ -255,4 +274,4 @@ def _parse_error(reply: str) -> tuple[int, str]:
     return int(code), message.strip().strip('"')
 
 
-__all__ = ["RetryPolicy", "ScpiInstrument"]
+__all__ = ["RetryPolicy", "ScpiInstrument", "disable_nagle"]

@@ -29,6 +29,10 @@ UNIFORM_RTOL = 1e-6
 """Sample times must be uniform to this relative tolerance (an AWG plays at one rate)."""
 
 
+MIN_VPP_V = 1e-3
+"""The source's smallest amplitude [V peak-to-peak] (33500 class: 1 mVpp)."""
+
+
 def _num(value: float) -> str:
     return f"{float(value):.10g}"
 
@@ -105,11 +109,14 @@ class FeTester(ScpiInstrument):
             )
         peak = float(np.abs(v).max()) or 1e-3
         self.write("OUTP OFF")
+        # Shrink the output first: with the limits on, selecting the new shape under the
+        # old amplitude could span beyond them (the source refuses that, error -221).
+        self.write("VOLT:OFFS 0")
+        self.write(f"VOLT {_num(MIN_VPP_V)}")
         self.write(f"DATA:ARB {ARB_NAME},{','.join(_num(x) for x in v / peak)}")
         self.write(f"FUNC:ARB {ARB_NAME}")
         self.write("FUNC ARB")
         self.write(f"FUNC:ARB:SRAT {_num(1.0 / dt[0])}")
-        self.write("VOLT:OFFS 0")
         self.write(f"VOLT {_num(2.0 * peak)}")
         self.write("OUTP ON")
         self.write("*TRG")

@@ -46,7 +46,8 @@ class ChipUnavailableError(BrunoHilError):
 def open_chip(config: RunConfig) -> FineSource | None:
     """The chip named by ``config.chip``: ``surrogate`` is the torch integrator inside the
     layers (returns None); ``ngspice`` simulates the ``hil.layers`` (crossbars and FeLIF
-    neuron layers) as circuits; ``visa://...`` is not available yet."""
+    neuron layers) as circuits; ``visa://<resource>`` measures the ``hil.layers`` (neuron
+    layers only) on a neuron bench through pyvisa (:class:`~bruno_hil.chip.visa_chip.VisaChip`)."""
     spec = config.chip
     if spec == "surrogate":
         return None
@@ -89,6 +90,7 @@ def open_chip(config: RunConfig) -> FineSource | None:
         )
         return NgspiceChip(
             layers=on_chip,
+            params=hil.fecap_params("config"),
             variability_cv=hil.variability_cv,
             seed=config.seed,
             workers=hil.workers,
@@ -97,9 +99,20 @@ def open_chip(config: RunConfig) -> FineSource | None:
             crossbars=crossbars,
         )
     if spec.startswith("visa://"):
-        raise ChipUnavailableError(
-            f"--chip {spec}: the visa chip backend is not available yet in this version of"
-            " bruno_hil; use --chip ngspice or --chip surrogate"
+        neurons = config.hil.layer_names()
+        if config.network.neuron != "felif" or config.network.mode != "bruno":
+            raise ChipUnavailableError(
+                f"--chip {spec} measures the neuron layers {neurons} on a FeLIF neuron bench"
+                f" trained with BRUNO; got network.neuron = {config.network.neuron!r},"
+                f" network.mode = {config.network.mode!r}"
+            )
+        from bruno_hil.chip.visa_chip import VisaChip
+        from bruno_hil.instruments import RetryPolicy
+
+        # hil.timeout_s bounds each reply of the bench (at most the driver's default)
+        timeout_s = min(config.hil.timeout_s, RetryPolicy().timeout_s)
+        return VisaChip(
+            spec.removeprefix("visa://"), layers=neurons, retry=RetryPolicy(timeout_s=timeout_s)
         )
     raise ChipUnavailableError(
         f"--chip {spec!r}: unknown chip; expected surrogate, ngspice or visa://<resource>"
