@@ -9,14 +9,13 @@ P_s absolute on the loop closure (a difference of two nearly equal charges)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_run import last_json, run_cli
 
-from bruno_hil.cli import main
 from bruno_hil.emulator import EmulatedSmu, EmulatedTester, FaultPlan, ScpiServer
 
 REL_TOL = 1e-3
@@ -38,14 +37,8 @@ def fecap_server() -> Iterator[ScpiServer]:
 
 def _characterize(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict, str]:
     """Run ``bruno-hil characterize ...`` here: (exit code, the last JSON object, stderr)."""
-    try:
-        main(["characterize", *args])
-        code = 0
-    except SystemExit as ex:
-        code = int(ex.code or 0)
-    out, err = capsys.readouterr()
-    lines = out.strip().splitlines()
-    return code, (json.loads(lines[-1]) if code == 0 else {}), err
+    code, out, err = run_cli(capsys, "characterize", *args)
+    return code, (last_json(out) if code == 0 else {}), err
 
 
 def _assert_same_figures(visa: dict, ngspice: dict) -> None:

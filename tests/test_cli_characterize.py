@@ -7,21 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from bruno_hil.cli import main
+from cli_run import run_cli
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """Run ``bruno-hil characterize ...`` in this process: (exit code, stdout, stderr)."""
-    try:
-        main(["characterize", *args])
-        code = 0
-    except SystemExit as ex:
-        code = int(ex.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, "characterize", *args)
 
 
 def test_fecap_json_prints_the_figures_last(capsys: pytest.CaptureFixture[str]) -> None:

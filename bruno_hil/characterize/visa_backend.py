@@ -43,12 +43,15 @@ from bruno_hil.instruments import (
     SafetyLimits,
     open_instrument,
 )
+from bruno_hil.instruments.tester import UNIFORM_RTOL
 
 DEFAULT_STREAM_DIR = Path(tempfile.gettempdir()) / "bruno_hil_visa"
 """Where measurements stream when no folder is given."""
 DC_COLUMNS = ("voltage_V", "device_voltage_V", "current_A")
 PULSE_COLUMNS = ("pulse", "amplitude_V", "read_current_A", "device_voltage_V", "conductance_S")
 FECAP_COLUMNS = ("time_s", "voltage_V", "current_A", "charge_C")
+MAX_GRID_POINTS = 200_000
+"""Most samples of a waveform resampled onto the source's uniform grid."""
 D = TypeVar("D", Keithley2400, FeTester)
 
 
@@ -108,8 +111,9 @@ class VisaBackend:
     def rram_dc_sweep(
         self, voltage_V: np.ndarray, compliance_A: float, params: RRAMParams
     ) -> pd.DataFrame:
-        """See :meth:`MeasurementBackend.rram_dc_sweep`. Extra column
-        ``device_voltage_V`` (the SMU's sensed voltage across the cell)."""
+        """See :meth:`MeasurementBackend.rram_dc_sweep`. Extra columns ``time_s`` (when
+        each point is measured: the SMU's source delay per list point, set from the sweep
+        rate) and ``device_voltage_V`` (the SMU's sensed voltage across the cell)."""
         v = _vector(voltage_V, "voltage_V")
         if v.size < 2:
             raise MeasurementError("voltage_V: a sweep needs two or more setpoints")
@@ -125,7 +129,9 @@ class VisaBackend:
             for k in range(stream.done, v.size, self.segment_points):
                 stream.append(smu.list_sweep(v[k : k + self.segment_points], delay_s))
             smu.output(False)
-        return stream.read()
+        data = stream.read()
+        data.insert(0, "time_s", delay_s * np.arange(1, len(data) + 1))  # the list's timing
+        return data
 
     def rram_pulses(
         self,
@@ -171,8 +177,10 @@ class VisaBackend:
     def fecap_waveform(
         self, time_s: np.ndarray, voltage_V: np.ndarray, params: FeCapParams
     ) -> pd.DataFrame:
-        """See :meth:`MeasurementBackend.fecap_waveform` (uniformly sampled times only:
-        the waveform source plays at one sample rate)."""
+        """See :meth:`MeasurementBackend.fecap_waveform`. The waveform source plays at one
+        sample rate: a waveform whose points are not uniformly spaced is played on a
+        uniform grid at its shortest spacing (the piecewise-linear path sampled there) and
+        the digitized channels are interpolated back to ``time_s``."""
         t, v = _waveform(time_s, voltage_V)
         tester = self._driver(FeTester, "a P-V waveform")
         tester.limits.check_voltages(v, "voltage_V")
@@ -180,9 +188,18 @@ class VisaBackend:
         self.files.append(path)
         if self.resume and path.exists():
             return read_complete(path, FECAP_COLUMNS)
+        dt = np.diff(t)
+        uniform = np.allclose(dt, dt[0], rtol=UNIFORM_RTOL, atol=0.0)
+        grid = t if uniform else np.linspace(0.0, t[-1], int(np.ceil(t[-1] / dt.min())) + 1)
+        if grid.size > MAX_GRID_POINTS:
+            raise MeasurementError(
+                f"time_s: playing this waveform at its shortest spacing ({dt.min():g} s) needs"
+                f" {grid.size} samples, more than {MAX_GRID_POINTS}; sample it uniformly"
+            )
         tester.configure()
         with tester.guard():
-            data = tester.waveform(t, v)
+            played = tester.waveform(grid, np.interp(grid, t, v))
+        data = played if uniform else _resample(played, t)
         write_atomic(path, data)
         return data
 
@@ -191,6 +208,14 @@ class VisaBackend:
         if self._instrument is not None:
             self._instrument.close()
             self._instrument = None
+
+
+def _resample(data: pd.DataFrame, time_s: np.ndarray) -> pd.DataFrame:
+    """Every column of ``data`` linearly interpolated at ``time_s`` [s]."""
+    return pd.DataFrame(
+        {"time_s": time_s}
+        | {c: np.interp(time_s, data["time_s"], data[c]) for c in data if c != "time_s"}
+    )
 
 
 __all__ = ["DEFAULT_STREAM_DIR", "VisaBackend"]
