@@ -199,7 +199,7 @@ def test_a_connection_dropped_for_good_fails_only_its_sample(bench: ScpiServer) 
         assert len(server.faults.log) == 6
     assert chip.failed_samples().tolist() == [False, True, False]
     assert chip.stats.failed_samples == 1 and chip.stats.neuron_runs == 3
-    assert "sample 1, neuron 0" in chip.stats.errors[0]
+    assert "sample 1 neuron 0" in chip.stats.errors[0]
     keep = [0, 2]
     torch.testing.assert_close(got.spikes[:, keep], want.spikes[:, keep], rtol=0, atol=0)
     torch.testing.assert_close(got.v_V[:, keep], want.v_V[:, keep], rtol=1e-9, atol=1e-12)

@@ -141,6 +141,37 @@ class LayerRecording:
     wall_s: float
 
 
+def record_layer(
+    outcomes: Sequence[NeuronOutcome], shape: tuple[int, ...], label: str, wall_s: float
+) -> LayerRecording:
+    """Stack the outcomes of a layer's runs, (sample, neuron) in sample-major order, into
+    a :class:`LayerRecording` of ``shape`` [T, B, N]; a sample with any failed run is
+    failed and its spikes are 0 (its V and P are what the outcomes hold). ``label``
+    prefixes the error lines."""
+    t_steps, batch, n = shape
+
+    def stack(key: str) -> np.ndarray:
+        return np.stack([getattr(o, key) for o in outcomes], axis=1).reshape(t_steps, batch, n)
+
+    spikes = stack("spikes")
+    failed = np.array([o.error is not None for o in outcomes]).reshape(batch, n).any(axis=1)
+    spikes[:, failed, :] = 0
+    return LayerRecording(
+        spikes=spikes,
+        v_V=stack("v_V"),
+        p_C_per_m2=stack("p_C_per_m2"),
+        failed=failed,
+        errors=[
+            f"{label}sample {i // n} neuron {i % n}: {o.error}"
+            for i, o in enumerate(outcomes)
+            if o.error is not None
+        ],
+        retried=sum(o.attempts > 1 and o.error is None for o in outcomes),
+        cpu_s=sum(o.cpu_s for o in outcomes),
+        wall_s=wall_s,
+    )
+
+
 @dataclass
 class ChipStats:
     """Running totals over a chip's life (for the metrics and the report)."""
@@ -321,7 +352,7 @@ class NgspiceChip:
         """Run layer ``name`` for input currents [T, B, N] [A] with steps of ``dt_s`` [s]."""
         if currents_A.ndim != 3:
             raise ChipConfigError(f"currents_A: expected [T, B, N], got {currents_A.shape}")
-        t_steps, batch, n = currents_A.shape
+        _, batch, n = currents_A.shape
         devices = self.devices(name, n, nominal)
         jobs = [
             NeuronJob(devices[k], currents_A[:, b, k].copy(), dt_s, self.settings, self.timeout_s)
@@ -330,29 +361,9 @@ class NgspiceChip:
         ]
         start = time.perf_counter()
         outcomes = self.fanout.map(run_neuron_job, jobs)
-        wall = time.perf_counter() - start
-        spikes = np.stack([o.spikes for o in outcomes], axis=1).reshape(t_steps, batch, n)
-        v = np.stack([o.v_V for o in outcomes], axis=1).reshape(t_steps, batch, n)
-        p = np.stack([o.p_C_per_m2 for o in outcomes], axis=1).reshape(t_steps, batch, n)
-        bad = np.array([o.error is not None for o in outcomes]).reshape(batch, n)
-        failed = bad.any(axis=1)
-        v[:, failed, :] = nominal.v_reset_V
-        p[:, failed, :] = -nominal.p_s_C_per_m2
-        spikes[:, failed, :] = 0
-        rec = LayerRecording(
-            spikes=spikes,
-            v_V=v,
-            p_C_per_m2=p,
-            failed=failed,
-            errors=[
-                f"{name} sample {i // n} neuron {i % n}: {o.error}"
-                for i, o in enumerate(outcomes)
-                if o.error is not None
-            ],
-            retried=sum(o.attempts > 1 and o.error is None for o in outcomes),
-            cpu_s=sum(o.cpu_s for o in outcomes),
-            wall_s=wall,
-        )
+        rec = record_layer(outcomes, currents_A.shape, f"{name} ", time.perf_counter() - start)
+        rec.v_V[:, rec.failed, :] = nominal.v_reset_V
+        rec.p_C_per_m2[:, rec.failed, :] = -nominal.p_s_C_per_m2
         self.stats.add(rec)
         return rec
 
@@ -438,5 +449,6 @@ __all__ = [
     "NeuronJob",
     "NeuronOutcome",
     "NgspiceChip",
+    "record_layer",
     "run_neuron_job",
 ]

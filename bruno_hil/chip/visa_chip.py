@@ -25,6 +25,7 @@ counted in :attr:`VisaChip.stats`, and the run goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -38,8 +39,8 @@ from bruno_hil.chip.ngspice_chip import (
     ChipConfigError,
     ChipStats,
     Fidelity,
-    LayerRecording,
     NeuronOutcome,
+    record_layer,
 )
 from bruno_hil.instruments import (
     InstrumentConnectionError,
@@ -167,30 +168,13 @@ class VisaChip:
         sample's V is NaN and its spikes 0."""
         if currents_A.ndim != 3:
             raise ChipConfigError(f"currents_A: expected [T, B, N], got {currents_A.shape}")
-        t_steps, batch, n = currents_A.shape
+        _, batch, n = currents_A.shape
         start = time.perf_counter()
         outcomes = [
             self.measure(currents_A[:, b, k].copy(), dt_s) for b in range(batch) for k in range(n)
         ]
-        wall = time.perf_counter() - start
-        spikes = np.stack([o.spikes for o in outcomes], axis=1).reshape(t_steps, batch, n)
-        v = np.stack([o.v_V for o in outcomes], axis=1).reshape(t_steps, batch, n)
-        failed = np.array([o.error is not None for o in outcomes]).reshape(batch, n).any(axis=1)
-        spikes[:, failed, :] = 0
-        rec = LayerRecording(
-            spikes=spikes,
-            v_V=v,
-            p_C_per_m2=p_C_per_m2,
-            failed=failed,
-            errors=[
-                f"sample {i // n}, neuron {i % n}: {o.error}"
-                for i, o in enumerate(outcomes)
-                if o.error is not None
-            ],
-            retried=sum(o.attempts > 1 and o.error is None for o in outcomes),
-            cpu_s=sum(o.cpu_s for o in outcomes),
-            wall_s=wall,
-        )
+        rec = record_layer(outcomes, currents_A.shape, "", time.perf_counter() - start)
+        rec = dataclasses.replace(rec, p_C_per_m2=p_C_per_m2)
         self.stats.add(rec)
         return rec
 
