@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 
 from bruno_hil.cli import main
 from bruno_hil.devices.params import FeCapParams, RRAMParams
@@ -17,13 +18,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as ex:
-        code = int(ex.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, *args)
 
 
 def _truth(path: Path) -> dict[str, float]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from hil_steps import chip_losses
 
 from bruno_hil.training import loop
 from bruno_hil.training.config import load_config
@@ -38,16 +39,9 @@ def test_in_the_loop_steps_lower_the_chip_loss_of_a_batch() -> None:
     torch.manual_seed(0)
     net = loop.Network(config.network, data.n_inputs, data.n_classes, config.data.dt_s, "t")
     inputs, labels = data.batch("train", np.arange(6))
-    optimizer = torch.optim.Adamax(net.parameters(), lr=0.05)
     chip = loop.open_chip(config)
     try:
-        losses = []
-        for _ in range(6):
-            loss, _, _ = loop.batch_loss(net, inputs, labels, chip)
-            losses.append(loss.item())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        losses = chip_losses(net, inputs, labels, chip, steps=6)
         assert chip.failed_samples() is not None and not chip.failed_samples().any()
     finally:
         chip.close()

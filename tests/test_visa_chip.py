@@ -13,6 +13,7 @@ import pyvisa
 import torch
 import typer
 from click.testing import CliRunner
+from hil_steps import chip_losses
 
 import bruno_hil.cli.train  # noqa: F401  (registers the command)
 from bruno_hil.chip.neuron_circuit import simulate_neuron
@@ -133,17 +134,10 @@ def test_in_the_loop_steps_lower_the_chip_loss_of_a_batch(bench: ScpiServer) -> 
     torch.manual_seed(0)
     net = loop.Network(config.network, data.n_inputs, data.n_classes, config.data.dt_s, "t")
     inputs, labels = data.batch("train", np.arange(6))
-    optimizer = torch.optim.Adamax(net.parameters(), lr=0.05)
     chip = loop.open_chip(config)
     assert isinstance(chip, VisaChip)
     try:
-        losses = []
-        for _ in range(4):
-            loss, _, _ = loop.batch_loss(net, inputs, labels, chip)
-            losses.append(loss.item())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        losses = chip_losses(net, inputs, labels, chip, steps=4)
         assert not chip.failed_samples().any()
         assert chip.stats.neuron_runs == 4 * 6 * 3  # every (sample, neuron) measured
     finally:
