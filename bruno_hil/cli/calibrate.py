@@ -100,11 +100,6 @@ def _names(free: str | None, default: tuple[str, ...], cls: type[DeviceParams]) 
     return names
 
 
-def _prior(cls: type[DeviceParams], path: Path | None, overrides: list[str] | None) -> Any:
-    base = cls.from_file(path) if path is not None else cls()
-    return base.with_overrides(overrides or [])
-
-
 def _print(report: dict[str, Any], files: list[Path], as_json: bool) -> None:
     if as_json:
         print_json({**report, "files": [str(f) for f in files]})
@@ -201,7 +196,7 @@ def fecap(
     """Fit P_s, E_a, t_int, leakage I_0 and C_par (default; --free to change) to a charge
     (P-V) waveform: columns time_s, voltage_V and charge_C or polarization_C_per_m2."""
     names = _names(free, FECAP_FIT_NAMES, FeCapParams)
-    prior = _prior(FeCapParams, device_params, param)
+    prior = FeCapParams.from_options(device_params, param)
     options = {"n_starts": starts, "seed": seed}
     if data is None:
         chip_params = FeCapParams().with_overrides(chip_param or [])
@@ -247,7 +242,7 @@ def rram(
     """Fit i_0_A, g_0_m, v_0_V, vel_0_m_per_s and gamma (default; --free to change) to an
     I-V sweep: columns time_s, voltage_V (across the cell) and current_A."""
     names = _names(free, RRAM_FIT_NAMES, RRAMParams)
-    prior = _prior(RRAMParams, device_params, param)
+    prior = RRAMParams.from_options(device_params, param)
     options = {"n_starts": starts, "seed": seed, "current_floor_A": current_floor_A}
     if data is None:
         chip_params = RRAMParams().with_overrides(chip_param or [])
@@ -301,7 +296,7 @@ def neuron(
     from bruno_hil.calibration.neuron import fit_neuron, plot_neuron_fit, write_neuron_params
     from bruno_hil.chip.ngspice_chip import NgspiceChip
 
-    prior = _prior(FeCapParams, device_params, param)
+    prior = FeCapParams.from_options(device_params, param)
     circuit = NgspiceChip(
         layers=("output",), params=FeCapParams().with_overrides(chip_param or []), workers=workers
     )

@@ -128,8 +128,7 @@ def fecap(
     as_json: JsonOption = False,
 ) -> None:
     """P-E hysteresis loop (P_r, E_c, P_s, loop area) and PUND of the FeCap."""
-    base = FeCapParams.from_file(device_params) if device_params else FeCapParams()
-    params = base.with_overrides(param or [])
+    params = FeCapParams.from_options(device_params, param)
     backend = open_backend(chip, stream_dir=_stream_dir(out), resume=resume)
     try:
         result = characterize_fecap(
@@ -206,8 +205,7 @@ def rram(
     as_json: JsonOption = False,
 ) -> None:
     """I-V loop (V_set, V_reset, R_on, R_off) and LTP/LTD pulses (levels) of the RRAM."""
-    base = RRAMParams.from_file(device_params) if device_params else RRAMParams()
-    params = base.with_overrides(param or [])
+    params = RRAMParams.from_options(device_params, param)
     backend = open_backend(
         chip,
         sweep_rate_V_per_s=sweep_rate_V_per_s,

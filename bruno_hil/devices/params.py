@@ -116,6 +116,12 @@ class DeviceParams:
         return cls.from_mapping(data, str(path))
 
     @classmethod
+    def from_options(cls: type[P], path: str | Path | None, overrides: Iterable[str] | None) -> P:
+        """The CLI's device: ``--device-params FILE`` (or the defaults), then ``--param``."""
+        base = cls.from_file(path) if path is not None else cls()
+        return base.with_overrides(overrides or [])
+
+    @classmethod
     def from_mapping(cls: type[P], data: Any, source: str) -> P:
         """Build from a mapping of field names to numbers; errors name ``source``."""
         if not isinstance(data, Mapping):
