@@ -123,6 +123,35 @@ class Model(Protocol):
     ) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
+class Concatenated:
+    """Several models of the same parameters seen as one (e.g. experiments measured from
+    the same initial state): predictions and Jacobians end to end."""
+
+    def __init__(self, models: Sequence[Model]) -> None:
+        if not models:
+            raise FitError("nothing to fit: no models")
+        self.models = list(models)
+
+    def __call__(self, values: np.ndarray, jacobian: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        outs = [m(values, jacobian) for m in self.models]
+        pred = np.concatenate([p for p, _ in outs])
+        if not jacobian:
+            return pred, None
+        return pred, np.concatenate([j for _, j in outs if j is not None])
+
+    def batch(self, values: np.ndarray) -> np.ndarray:
+        """Predictions [B, N] (each model's ``batch``, or one call per row)."""
+        return np.concatenate([_batch(m, values) for m in self.models], axis=1)
+
+
+def _batch(model: Model, values: np.ndarray) -> np.ndarray:
+    """Predictions [B, N] for parameter rows ``values`` [B, p]."""
+    batch = getattr(model, "batch", None)
+    if batch is not None:
+        return batch(values)
+    return np.array([model(v, False)[0] for v in values])
+
+
 def simulate(
     step: Step, x0: torch.Tensor, inputs: tuple[torch.Tensor, ...], ctx: object
 ) -> torch.Tensor:
@@ -512,13 +541,11 @@ class _Held:
         """Predictions [B, N]; the model's ``batch`` if it has one."""
         full = np.repeat(self.full[None, :], values.shape[0], axis=0)
         full[:, self.index] = values
-        batch = getattr(self.model, "batch", None)
-        if batch is not None:
-            return batch(full)
-        return np.array([self.model(v, False)[0] for v in full])
+        return _batch(self.model, full)
 
 
 __all__ = [
+    "Concatenated",
     "FitError",
     "FitParameter",
     "FitResult",

@@ -3,18 +3,24 @@
 Any :class:`~bruno_hil.characterize.backend.MeasurementBackend` is the chip
 (``open_backend("ngspice")`` today, instruments later). One round:
 
-1. the **training stimulus** is the concatenation of the stimuli chosen so far (one
-   waveform, measured in one call: the device state carries through it, as the fit's
-   model assumes); each round adds the next stimulus of the schedule;
+1. each round adds the next stimulus of the schedule to the **training data**. FeCap: the
+   stimuli so far run back to back as one waveform, measured in one call (the
+   polarization carries through it, as the fit's model assumes). RRAM: each stimulus is
+   measured once, from the cell's initial gap, and the fit takes them together (DC I-V
+   sweeps and programming pulse trains: see :func:`~bruno_hil.calibration.rram.
+   fit_rram_experiments`);
 2. the surrogate is fitted to it, starting from the previous round's parameters;
-3. the fitted surrogate predicts a **held-out stimulus** (measured once, never fitted);
-   its RMSE is the validation error.
+3. the fitted surrogate predicts the **held-out stimuli** (measured once, never fitted);
+   their RMSE is the validation error (several held-out stimuli weigh equally).
 
 The loop stops when the held-out error has not improved by ``min_improvement``
-(relative) over the best so far, or after the schedule's last stimulus; the best round's
-parameters are returned. FeCap stimuli: triangular P-V loops and PUND; RRAM: DC I-V
-sweeps of different ranges (pulse trains are measured by the backends but their fit is
-not implemented yet).
+(relative) over the best so far, or after the schedule's last stimulus (with
+``min_improvement=None``, only then); the best round's parameters are returned.
+
+FeCap stimuli: triangular P-V loops and PUND. RRAM: DC I-V sweeps of different ranges
+and LTP/LTD pulse trains of different amplitudes and widths (a sweep sets the switching
+voltage at one ramp rate; pulses 1e5-1e6 times shorter pin down how steeply the
+switching speed grows with voltage).
 
 :func:`measure_fecap` and :func:`measure_rram` also add a simulated instrument's noise
 and (FeCap) a parallel parasitic capacitance, which is how ``calibration/make_examples.py``
@@ -32,10 +38,18 @@ import pandas as pd
 
 from bruno_hil.calibration.fecap import FeCapFit, fit_fecap, predict_charge
 from bruno_hil.calibration.report import curve_metrics
-from bruno_hil.calibration.rram import RRAMFit, fit_rram, predict_current
+from bruno_hil.calibration.rram import (
+    Experiment,
+    PulseTrain,
+    RRAMFit,
+    Sweep,
+    fit_rram_experiments,
+    measured_current_A,
+    predict_experiment,
+)
 from bruno_hil.characterize.backend import MeasurementBackend, MeasurementError
 from bruno_hil.characterize.fecap import pund_waveform, triangle_waveform
-from bruno_hil.characterize.rram import iv_setpoints
+from bruno_hil.characterize.rram import PulseShape, iv_setpoints, ltp_ltd_amplitudes
 from bruno_hil.devices.params import DeviceParams, FeCapParams, RRAMParams
 
 
@@ -67,6 +81,32 @@ def iv_sweep(v_max_V: float, v_min_V: float, step_V: float = 0.01) -> Stimulus:
     """DC I-V loop setpoints (see :func:`~bruno_hil.characterize.rram.iv_setpoints`)."""
     v = iv_setpoints(v_max_V, v_min_V, step_V)["voltage_V"].to_numpy()
     return Stimulus(f"I-V {v_min_V:g}..{v_max_V:g} V", v)
+
+
+@dataclass(frozen=True)
+class PulseStimulus:
+    """An RRAM programming pulse train: one pulse of ``width_s`` [s] per ``amplitude_V``
+    [V], each followed by a read at ``read_V`` [V]."""
+
+    name: str
+    amplitude_V: np.ndarray
+    width_s: float
+    read_V: float = 0.1
+
+
+def ltp_ltd(set_V: float, reset_V: float, n_pulses: int, width_s: float) -> PulseStimulus:
+    """A reference read, ``n_pulses`` SET pulses of ``set_V`` [V] and as many RESET pulses
+    of ``reset_V`` [V], each ``width_s`` [s] long (see :func:`~bruno_hil.characterize.
+    rram.ltp_ltd_amplitudes`)."""
+    return PulseStimulus(
+        f"LTP/LTD {set_V:g}/{reset_V:g} V {width_s:g} s",
+        ltp_ltd_amplitudes(set_V, reset_V, n_pulses),
+        width_s,
+    )
+
+
+RRAMStimulus = Stimulus | PulseStimulus
+"""A stimulus of the RRAM live loop: DC sweep setpoints or a pulse train."""
 
 
 def concatenate(stimuli: Sequence[Stimulus]) -> tuple[Stimulus, np.ndarray]:
@@ -110,9 +150,17 @@ def measure_fecap(
     return pd.DataFrame({"time_s": data["time_s"], "voltage_V": data["voltage_V"], "charge_C": q})
 
 
+def _noisy(current_A: np.ndarray, noise_rel: float, noise_floor_A: float, seed: int) -> np.ndarray:
+    """``current_A`` with multiplicative noise ``noise_rel`` and an additive floor
+    ``noise_floor_A`` [A] (seeded)."""
+    rng = np.random.default_rng(seed)
+    i = current_A * (1.0 + noise_rel * rng.standard_normal(current_A.size))
+    return i + noise_floor_A * rng.standard_normal(current_A.size)
+
+
 def measure_rram(
     backend: MeasurementBackend,
-    stimulus: Stimulus,
+    stimulus: RRAMStimulus,
     params: RRAMParams,
     *,
     compliance_A: float = 100e-6,
@@ -120,10 +168,26 @@ def measure_rram(
     noise_floor_A: float = 0.0,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Measure an RRAM I-V sweep: ``time_s``, ``voltage_V`` (across the cell),
-    ``current_A``, ``setpoint_V``; with multiplicative read noise ``noise_rel`` and an
-    additive floor ``noise_floor_A`` [A] (seeded). Needs a backend that reports
-    ``time_s`` and ``device_voltage_V`` (the ngspice bench does)."""
+    """Measure an RRAM stimulus with read noise ``noise_rel`` (multiplicative) and an
+    additive floor ``noise_floor_A`` [A] (seeded). An I-V sweep gives ``time_s``,
+    ``voltage_V`` (across the cell), ``current_A`` and ``setpoint_V`` (needs a backend that
+    reports ``time_s`` and ``device_voltage_V``, as the ngspice and visa benches do); a
+    pulse train gives ``pulse``, ``amplitude_V``, ``read_current_A`` and
+    ``read_voltage_V`` (across the cell during the read)."""
+    if isinstance(stimulus, PulseStimulus):
+        data = backend.rram_pulses(
+            stimulus.amplitude_V, stimulus.width_s, stimulus.read_V, params, compliance_A
+        )
+        read_v = data.get("device_voltage_V", pd.Series(stimulus.read_V, index=data.index))
+        current = data["read_current_A"].to_numpy()
+        return pd.DataFrame(
+            {
+                "pulse": data["pulse"],
+                "amplitude_V": data["amplitude_V"],
+                "read_current_A": _noisy(current, noise_rel, noise_floor_A, seed),
+                "read_voltage_V": read_v.to_numpy(),
+            }
+        )
     data = backend.rram_dc_sweep(stimulus.voltage_V, compliance_A, params)
     missing = {"time_s", "device_voltage_V"} - set(data.columns)
     if missing:
@@ -131,29 +195,57 @@ def measure_rram(
             f"the backend's I-V sweep lacks {', '.join(sorted(missing))}; the RRAM fit needs"
             " the sample times and the voltage across the cell"
         )
-    i = data["current_A"].to_numpy()
-    rng = np.random.default_rng(seed)
-    i = i * (1.0 + noise_rel * rng.standard_normal(i.size))
-    i = i + noise_floor_A * rng.standard_normal(i.size)
     return pd.DataFrame(
         {
             "time_s": data["time_s"],
             "voltage_V": data["device_voltage_V"],
-            "current_A": i,
+            "current_A": _noisy(data["current_A"].to_numpy(), noise_rel, noise_floor_A, seed),
             "setpoint_V": data["voltage_V"],
         }
     )
 
 
+def rram_experiment(
+    stimulus: RRAMStimulus,
+    data: pd.DataFrame,
+    compliance_A: float = 100e-6,
+    shape: PulseShape | None = None,
+) -> Experiment:
+    """The fit's view of a measurement from :func:`measure_rram`: a
+    :class:`~bruno_hil.calibration.rram.Sweep`, or a :class:`~bruno_hil.calibration.rram.
+    PulseTrain` played with the bench's pulse ``shape`` behind ``compliance_A`` [A]."""
+    if isinstance(stimulus, PulseStimulus):
+        return PulseTrain(
+            stimulus.amplitude_V,
+            stimulus.width_s,
+            stimulus.read_V,
+            compliance_A,
+            data["read_current_A"].to_numpy(),
+            data["read_voltage_V"].to_numpy(),
+            shape or PulseShape(),
+            stimulus.name,
+        )
+    return Sweep(
+        data["time_s"].to_numpy(),
+        data["voltage_V"].to_numpy(),
+        data["current_A"].to_numpy(),
+        stimulus.name,
+    )
+
+
 @dataclass
 class LiveRound:
-    """One round of the live loop."""
+    """One round of the live loop: the training data's name, the fit's RMSE on it, the
+    held-out RMSE (and per held-out stimulus), the parameters and the held ones."""
 
     round: int
     training: str
     train_rmse: float
     heldout_rmse: float
+    heldout_rmse_by_stimulus: dict[str, float]
     params: dict[str, float]
+    sigma: dict[str, float]
+    """1-sigma of the fitted parameters (NaN for held ones)."""
     held: dict[str, str]
 
 
@@ -174,63 +266,126 @@ class LiveResult:
         }
 
 
-def default_schedule(device: str) -> tuple[list[Stimulus], Stimulus]:
-    """The stimuli added round by round and the held-out one, per device."""
+def default_schedule(device: str) -> tuple[list[Any], list[Any]]:
+    """The stimuli added round by round and the held-out ones, per device. RRAM pulse
+    trains stay where the surrogate's ideal compliance describes a bench well (see
+    ``calibration/README.md``): moderate amplitudes, widths of 100 ns and more."""
     if device == "fecap":
         return (
             [pv_loop(3.5, 1e3, 2, 400), pund(3.5, 1e3, 200), pv_loop(2.5, 1e3, 2, 400)],
-            pv_loop(3.0, 2e3, 2, 400),
+            [pv_loop(3.0, 2e3, 2, 400)],
         )
     if device == "rram":
-        return ([iv_sweep(0.9, -0.9, 0.02), iv_sweep(1.2, -1.2, 0.02)], iv_sweep(1.0, -1.1, 0.02))
+        return (
+            [
+                iv_sweep(0.9, -0.9, 0.02),
+                ltp_ltd(1.1, -1.05, 10, 1e-6),
+                iv_sweep(1.2, -1.2, 0.02),
+                ltp_ltd(1.25, -1.15, 10, 1e-7),
+            ],
+            [iv_sweep(1.0, -1.1, 0.02), ltp_ltd(1.0, -1.0, 10, 1e-5)],
+        )
     raise MeasurementError(f"unknown device {device!r}; choose fecap or rram")
 
 
-def _fecap_round(
-    backend: MeasurementBackend,
-    stimuli: list[Stimulus],
-    heldout: pd.DataFrame,
-    truth: DeviceParams,
-    prior: DeviceParams,
-    options: dict[str, Any],
-) -> tuple[FeCapFit, str, float]:
-    train, _ = concatenate(stimuli)
-    data = measure_fecap(backend, train, truth, **options.get("measure", {}))  # type: ignore[arg-type]
-    f = fit_fecap(
-        data["time_s"].to_numpy(),
-        data["voltage_V"].to_numpy(),
-        data["charge_C"].to_numpy(),
-        prior,  # type: ignore[arg-type]
-        **options.get("fit", {}),
-    )
-    pred = predict_charge(f.params, heldout["time_s"].to_numpy(), heldout["voltage_V"].to_numpy())
-    rmse = curve_metrics(heldout["charge_C"].to_numpy(), pred)[0]["rmse"]
-    return f, train.name, rmse
+def _pooled_rmse(by_stimulus: dict[str, float]) -> float:
+    """RMS of per-stimulus RMSEs (each held-out stimulus weighs equally)."""
+    return float(np.sqrt(np.mean(np.square(list(by_stimulus.values())))))
 
 
-def _rram_round(
-    backend: MeasurementBackend,
-    stimuli: list[Stimulus],
-    heldout: pd.DataFrame,
-    truth: DeviceParams,
-    prior: DeviceParams,
-    options: dict[str, Any],
-) -> tuple[RRAMFit, str, float]:
-    train, _ = concatenate(stimuli)
-    data = measure_rram(backend, train, truth, **options.get("measure", {}))  # type: ignore[arg-type]
-    f = fit_rram(
-        data["time_s"].to_numpy(),
-        data["voltage_V"].to_numpy(),
-        data["current_A"].to_numpy(),
-        prior,  # type: ignore[arg-type]
-        **options.get("fit", {}),
+class _FeCapRounds:
+    """FeCap rounds: the stimuli so far as one waveform, measured anew each round."""
+
+    def __init__(
+        self,
+        backend: MeasurementBackend,
+        chip_params: FeCapParams,
+        heldout: list[Stimulus],
+        options: dict[str, Any],
+    ) -> None:
+        self.backend, self.chip_params, self.options = backend, chip_params, options
+        measure = options["measure"]
+        self.heldout = {h.name: measure_fecap(backend, h, chip_params, **measure) for h in heldout}
+
+    def __call__(
+        self, stimuli: list[Stimulus], prior: DeviceParams
+    ) -> tuple[FeCapFit, str, dict[str, float]]:
+        train, _ = concatenate(stimuli)
+        measure = {**self.options["measure"], "seed": self.options["measure"].get("seed", 0) + 1}
+        data = measure_fecap(self.backend, train, self.chip_params, **measure)
+        f = fit_fecap(
+            data["time_s"].to_numpy(),
+            data["voltage_V"].to_numpy(),
+            data["charge_C"].to_numpy(),
+            prior,  # type: ignore[arg-type]
+            **self.options["fit"],
+        )
+        rmse = {}
+        for name, held in self.heldout.items():
+            pred = predict_charge(f.params, held["time_s"].to_numpy(), held["voltage_V"].to_numpy())
+            rmse[name] = curve_metrics(held["charge_C"].to_numpy(), pred)[0]["rmse"]
+        return f, train.name, rmse
+
+
+RESET_V = -1.2
+"""Default conditioning RESET [V] of the RRAM live loop (see :func:`reset_setpoints`)."""
+
+
+def reset_setpoints(reset_V: float = RESET_V, step_V: float = 0.02) -> np.ndarray:
+    """A conditioning RESET sweep 0 -> ``reset_V`` -> 0 V [V] in steps of ``step_V``: at
+    the bench's sweep rate (1 V/s) it resets a cell fully (gap at ``g_max_m``) even behind
+    a 100 uA compliance, where a RESET pulse of microseconds does not."""
+    if not reset_V < 0.0:
+        raise MeasurementError(f"reset_V = {reset_V!r} V must be < 0 (a RESET)")
+    n = max(round(-reset_V / step_V), 2)
+    return np.concatenate(
+        [np.linspace(0.0, reset_V, n + 1)[1:], np.linspace(reset_V, 0.0, n + 1)[1:]]
     )
-    floor = f.current_floor_A
-    pred = predict_current(f.params, heldout["time_s"].to_numpy(), heldout["voltage_V"].to_numpy())
-    rmse = curve_metrics(
-        np.arcsinh(heldout["current_A"].to_numpy() / floor), np.arcsinh(pred / floor)
-    )[0]["rmse"]
-    return f, train.name, rmse
+
+
+class _RRAMRounds:
+    """RRAM rounds: each stimulus measured once (cached) after a conditioning RESET, all
+    fitted together."""
+
+    def __init__(
+        self,
+        backend: MeasurementBackend,
+        chip_params: RRAMParams,
+        heldout: list[RRAMStimulus],
+        options: dict[str, Any],
+    ) -> None:
+        self.backend, self.chip_params, self.options = backend, chip_params, options
+        self.compliance_A = options["measure"].get("compliance_A", 100e-6)
+        self.reset_V = options["reset_V"]
+        self.shape = getattr(backend, "pulse_shape", None)
+        self.measured: dict[str, Experiment] = {}
+        self.heldout = [self._measure(h, seed_offset=0) for h in heldout]
+
+    def _measure(self, stimulus: RRAMStimulus, seed_offset: int) -> Experiment:
+        measure = dict(self.options["measure"])
+        measure["seed"] = measure.get("seed", 0) + seed_offset
+        if self.reset_V is not None:
+            self.backend.rram_dc_sweep(
+                reset_setpoints(self.reset_V), self.compliance_A, self.chip_params
+            )
+        data = measure_rram(self.backend, stimulus, self.chip_params, **measure)
+        return rram_experiment(stimulus, data, self.compliance_A, self.shape)
+
+    def __call__(
+        self, stimuli: list[RRAMStimulus], prior: DeviceParams
+    ) -> tuple[RRAMFit, str, dict[str, float]]:
+        for k, stimulus in enumerate(stimuli, start=1):
+            if stimulus.name not in self.measured:
+                self.measured[stimulus.name] = self._measure(stimulus, seed_offset=k)
+        experiments = [self.measured[s.name] for s in stimuli]
+        f = fit_rram_experiments(experiments, prior, **self.options["fit"])  # type: ignore[arg-type]
+        floor = f.current_floor_A
+        rmse = {}
+        for held in self.heldout:
+            pred = predict_experiment(f.params, held)
+            y = np.arcsinh(measured_current_A(held) / floor)
+            rmse[held.name] = curve_metrics(y, np.arcsinh(pred / floor))[0]["rmse"]
+        return f, " + ".join(s.name for s in stimuli), rmse
 
 
 def live_calibrate(
@@ -239,9 +394,10 @@ def live_calibrate(
     chip_params: DeviceParams,
     prior: DeviceParams,
     *,
-    schedule: Sequence[Stimulus] | None = None,
-    heldout: Stimulus | None = None,
-    min_improvement: float = 0.05,
+    schedule: Sequence[Any] | None = None,
+    heldout: Any | Sequence[Any] | None = None,
+    min_improvement: float | None = 0.05,
+    reset_V: float | None = RESET_V,
     measure_options: dict[str, Any] | None = None,
     fit_options: dict[str, Any] | None = None,
     progress: Callable[[LiveRound], None] | None = None,
@@ -249,50 +405,76 @@ def live_calibrate(
     """Run the live loop (see the module) for ``device`` (``fecap`` or ``rram``) on
     ``backend``. ``chip_params`` are the parameters the backend simulates (ignored by a
     real instrument); ``prior`` is the surrogate's starting point. ``schedule`` and
-    ``heldout`` default to :func:`default_schedule`. The held-out RMSE is in C (FeCap)
-    or on the ``asinh(I/current_floor_A)`` scale (RRAM)."""
+    ``heldout`` (one stimulus or several) default to :func:`default_schedule`. The
+    held-out RMSE is in C (FeCap) or on the ``asinh(I/current_floor_A)`` scale (RRAM).
+    RRAM ``measure_options`` may set ``compliance_A`` [A] (default 100 uA); pulse trains
+    are fitted with the backend's ``pulse_shape`` if it has one (the ngspice and visa
+    benches do), else :class:`~bruno_hil.characterize.rram.PulseShape`'s defaults. The
+    fit starts every RRAM experiment from the gap ``prior.g_init_m`` (by default
+    ``g_max_m``, a fully reset cell); a real cell keeps its state between measurements,
+    so each RRAM stimulus is preceded by a conditioning RESET sweep to ``reset_V`` [V]
+    (:func:`reset_setpoints`; ``None``: none; on ngspice, whose every call starts from
+    ``g_init_m``, it changes nothing)."""
     default_stimuli, default_heldout = default_schedule(device)
     stimuli = list(schedule) if schedule is not None else default_stimuli
-    held = heldout if heldout is not None else default_heldout
-    options = {"measure": dict(measure_options or {}), "fit": dict(fit_options or {})}
-    if device == "fecap":
-        held_data = measure_fecap(backend, held, chip_params, **options["measure"])  # type: ignore[arg-type]
-        step = _fecap_round
+    if heldout is None:
+        held = default_heldout
     else:
-        held_data = measure_rram(backend, held, chip_params, **options["measure"])  # type: ignore[arg-type]
-        step = _rram_round  # type: ignore[assignment]
-    options["measure"] = {**options["measure"], "seed": options["measure"].get("seed", 0) + 1}
+        held = list(heldout) if isinstance(heldout, (list, tuple)) else [heldout]
+    options = {
+        "measure": dict(measure_options or {}),
+        "fit": dict(fit_options or {}),
+        "reset_V": reset_V,
+    }
+    rounds_of = _FeCapRounds if device == "fecap" else _RRAMRounds
+    step = rounds_of(backend, chip_params, held, options)  # type: ignore[arg-type]
     rounds: list[LiveRound] = []
     best: FeCapFit | RRAMFit | None = None
     best_rmse, best_round = np.inf, 0
     current = prior
     for k in range(1, len(stimuli) + 1):
-        f, name, rmse = step(backend, stimuli[:k], held_data, chip_params, current, options)
+        f, name, by_stimulus = step(stimuli[:k], current)
+        rmse = _pooled_rmse(by_stimulus)
         rounds.append(
-            LiveRound(k, name, f.result.residual_rms, rmse, f.params.as_dict(), f.result.held)
+            LiveRound(
+                k,
+                name,
+                f.result.residual_rms,
+                rmse,
+                by_stimulus,
+                f.params.as_dict(),
+                dict(f.result.sigma),
+                f.result.held,
+            )
         )
         if progress is not None:
             progress(rounds[-1])
-        improved = rmse < best_rmse * (1.0 - min_improvement)
+        improved = min_improvement is None or rmse < best_rmse * (1.0 - min_improvement)
         if rmse < best_rmse:
             best, best_rmse, best_round = f, rmse, k
         current = f.params
         if not improved and k > 1:
             break
     assert best is not None
-    return LiveResult(best=best, best_round=best_round, heldout=held.name, rounds=rounds)
+    names = " + ".join(h.name for h in held)
+    return LiveResult(best=best, best_round=best_round, heldout=names, rounds=rounds)
 
 
 __all__ = [
     "LiveResult",
     "LiveRound",
+    "PulseStimulus",
+    "RRAMStimulus",
     "Stimulus",
     "concatenate",
     "default_schedule",
     "iv_sweep",
     "live_calibrate",
+    "ltp_ltd",
     "measure_fecap",
     "measure_rram",
     "pund",
     "pv_loop",
+    "reset_setpoints",
+    "rram_experiment",
 ]

@@ -25,7 +25,7 @@ import yaml
 
 from bruno_hil.calibration.fecap import OFFSET, FeCapFit
 from bruno_hil.calibration.fit import FitResult
-from bruno_hil.calibration.rram import RRAMFit
+from bruno_hil.calibration.rram import PulseTrain, RRAMFit, Sweep, measured_current_A
 from bruno_hil.characterize.plots import C_PER_M2_TO_UC_PER_CM2
 from bruno_hil.devices.params import DeviceParams
 
@@ -120,12 +120,22 @@ def fecap_report(fit: FeCapFit, prior: DeviceParams, curves: Sequence[str] | Non
 
 
 def rram_report(fit: RRAMFit, prior: DeviceParams, curves: Sequence[str] | None = None) -> dict:
-    """The report of an RRAM fit (JSON-ready): metrics on the current [A] and on the
-    ``asinh(I/current_floor_A)`` scale the fit compares."""
+    """The report of an RRAM fit (JSON-ready): metrics per curve (``curves``, else per
+    experiment) on the current [A] and on the ``asinh(I/current_floor_A)`` scale the fit
+    compares, and what each experiment was."""
     y = np.arcsinh(fit.current_A / fit.current_floor_A)
+    curves = curves if curves is not None else fit.labels.tolist()
     return {
         "device": "rram",
         "points": int(fit.current_A.size),
+        "experiments": [
+            {
+                "name": e.name,
+                "kind": "pulse train" if isinstance(e, PulseTrain) else "I-V sweep",
+                "points": int(measured_current_A(e).size),
+            }
+            for e in fit.experiments
+        ],
         "current_floor_A": fit.current_floor_A,
         "metrics": {
             "current_A": curve_metrics(fit.current_A, fit.predicted_current_A, curves),
@@ -181,17 +191,54 @@ def plot_fecap_overlay(fit: FeCapFit, path: Path) -> Path:
 
 
 def plot_rram_overlay(fit: RRAMFit, path: Path) -> Path:
-    """Measured and fitted |I| [A] (log) vs V, and the asinh-scale residual vs time."""
-    fig, (ax, ax_r) = plt.subplots(2, 1, figsize=(6.0, 6.5), height_ratios=(3, 1.3))
-    ax.semilogy(fit.voltage_V, np.abs(fit.current_A), ".", ms=2, color="0.5", label="data")
-    ax.semilogy(fit.voltage_V, np.abs(fit.predicted_current_A), "-", lw=1.2, label="fit")
-    ax.set_xlabel("V [V]")
-    ax.set_ylim(bottom=0.1 * fit.current_floor_A)  # the asinh fit does not resolve below
-    ax.set_ylabel("|I| [A]")
-    ax.set_title("RRAM calibration: data vs fitted surrogate")
-    ax.legend(fontsize=8)
+    """Measured and fitted |I| [A] (log) vs V of the I-V sweeps, the read conductance [S]
+    vs pulse number of the pulse trains, and the asinh-scale residual of every point."""
+    sweeps = [
+        (e, p)
+        for e, p in zip(fit.experiments, fit.predicted_A, strict=True)
+        if isinstance(e, Sweep)
+    ]
+    trains = [
+        (e, p)
+        for e, p in zip(fit.experiments, fit.predicted_A, strict=True)
+        if isinstance(e, PulseTrain)
+    ]
+    panels = [kind for kind, items in (("sweeps", sweeps), ("pulses", trains)) if items]
+    fig, axes = plt.subplots(
+        len(panels) + 1,
+        1,
+        figsize=(6.0, 3.2 * len(panels) + 2.0),
+        height_ratios=[3] * len(panels) + [1.3],
+    )
+    for ax, kind in zip(axes, panels, strict=False):
+        for k, (e, pred) in enumerate(sweeps if kind == "sweeps" else trains):
+            color = f"C{k}"
+            if isinstance(e, Sweep):
+                ax.semilogy(e.voltage_V, np.abs(e.current_A), ".", ms=2, color=color, alpha=0.5)
+                ax.semilogy(e.voltage_V, np.abs(pred), "-", lw=1.2, color=color, label=e.name)
+            else:
+                n = np.arange(1, pred.size + 1)
+                v_read = e.cell_read_voltage_V
+                ax.semilogy(n, e.read_current_A / v_read, "o", ms=3, color=color, alpha=0.5)
+                ax.semilogy(n, pred / v_read, "-", lw=1.2, color=color, label=e.name)
+        if kind == "sweeps":
+            ax.set_xlabel("V [V]")
+            ax.set_ylabel("|I| [A]")
+            ax.set_ylim(bottom=0.1 * fit.current_floor_A)  # the asinh fit does not resolve below
+        else:
+            ax.set_xlabel("pulse")
+            ax.set_ylabel("read conductance [S]")
+        ax.legend(fontsize=7, title="points: data, lines: fit", title_fontsize=7)
+    axes[0].set_title("RRAM calibration: data vs fitted surrogate")
     y = np.arcsinh(fit.current_A / fit.current_floor_A)
-    _residual_axis(ax_r, fit.time_s, fit.result.prediction - y, "time [s]", "asinh residual")
+    points = np.arange(y.size)
+    _residual_axis(
+        axes[-1],
+        points,
+        fit.result.prediction - y,
+        "point (experiments end to end)",
+        "asinh residual",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from bruno_hil.characterize.backend import MeasurementError
+from bruno_hil.characterize.rram import PulseShape, pulse_train_waveform
 from bruno_hil.devices.compact import (
     FECAP_LIB,
     RRAM_LIB,
@@ -91,6 +92,11 @@ class BenchSettings:
             raise MeasurementError(
                 f"BenchSettings.edge_fraction = {self.edge_fraction!r} must be < 0.5"
             )
+
+    @property
+    def pulse_shape(self) -> PulseShape:
+        """The timing of the bench's pulse trains."""
+        return PulseShape(self.edge_fraction, self.read_s, self.pause_s)
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,11 @@ class NgspiceBackend:
     def __init__(self, settings: BenchSettings | None = None) -> None:
         self.settings = settings or BenchSettings()
         self._runner: NgspiceRunner | None = NgspiceRunner.shared()
+
+    @property
+    def pulse_shape(self) -> PulseShape:
+        """The timing of this bench's pulse trains (what a fit of them must assume)."""
+        return self.settings.pulse_shape
 
     def _run(self, build: Callable[[float | None], str], tmax_s: float, span_s: float) -> SimResult:
         """Simulate ``build(None)`` (ngspice picks its steps); if it does not converge,
@@ -298,37 +309,21 @@ class NgspiceBackend:
         )
 
     def pulse_drive(self, amplitude_V: np.ndarray, width_s: float, read_V: float) -> RRAMDrive:
-        """The pulse train: per amplitude [V] a pause, a pulse of ``width_s`` [s] (edges
-        ``edge_fraction*width_s``), a pause and a read at ``read_V`` [V] for ``read_s``;
-        sampled at the end of each read plateau."""
+        """The pulse train of :func:`~bruno_hil.characterize.rram.pulse_train_waveform`
+        with the bench's :attr:`BenchSettings.pulse_shape`; sampled at the end of each
+        read plateau."""
         amps = _vector(amplitude_V, "amplitude_V")
         width = _positive(width_s, "width_s", "s")
         spice_number(read_V, "read_V")
-        if read_V == 0.0:
-            raise MeasurementError("read_V must be nonzero (the conductance is I/V at the read)")
-        s = self.settings
-        edge = s.edge_fraction * width
-        read_edge = s.edge_fraction * s.read_s
-        points: list[tuple[float, float]] = [(0.0, 0.0)]
-        t_read: list[float] = []
-        t = s.pause_s
-        for a in amps:
-            t_pulse = [t, t + edge, t + edge + width, t + 2 * edge + width]
-            points += zip(t_pulse, (0.0, a, a, 0.0), strict=True)
-            t = t_pulse[-1] + s.pause_s
-            t_rd = [t, t + read_edge, t + read_edge + s.read_s, t + 2 * read_edge + s.read_s]
-            points += zip(t_rd, (0.0, read_V, read_V, 0.0), strict=True)
-            t_read.append(t_rd[2])
-            t = t_rd[-1] + s.pause_s
-        points.append((t, 0.0))
-        shortest = min(edge, read_edge)
+        shape = self.settings.pulse_shape
+        wave = pulse_train_waveform(amps, width, read_V, shape)
         return RRAMDrive(
             title="RRAM pulse-programming testbench",
             template=RRAM_PULSE_TEMPLATE,
-            points=np.asarray(points),
-            tstep_s=min(width, s.read_s) / 4,
-            tmax_s=shortest / 5,
-            sample_s=np.asarray(t_read),
+            points=wave.points,
+            tstep_s=min(width, shape.read_s) / 4,
+            tmax_s=shape.edge_fraction * min(width, shape.read_s) / 5,
+            sample_s=wave.read_time_s,
         )
 
     def rram_dc_sweep(

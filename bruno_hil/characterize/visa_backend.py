@@ -34,6 +34,7 @@ import pandas as pd
 
 from bruno_hil.characterize.backend import MeasurementError
 from bruno_hil.characterize.ngspice_backend import _positive, _vector, _waveform
+from bruno_hil.characterize.rram import PulseShape
 from bruno_hil.characterize.stream import RowStream, read_complete, write_atomic
 from bruno_hil.devices.params import FeCapParams, RRAMParams
 from bruno_hil.instruments import (
@@ -79,8 +80,12 @@ class VisaBackend:
         retry: RetryPolicy | None = None,
         smu_limits: SafetyLimits | None = None,
         tester_limits: SafetyLimits | None = None,
+        pulse_shape: PulseShape | None = None,
     ) -> None:
         self.resource = resource
+        self.pulse_shape = pulse_shape or PulseShape()
+        """The timing the SMU's pulse trains play (edges, read, pauses; what a fit of them
+        assumes): the emulator's defaults; set it to a real pulse unit's."""
         self.stream_dir = Path(stream_dir) if stream_dir is not None else DEFAULT_STREAM_DIR
         self.resume = resume
         self.sweep_rate_V_per_s = _positive(sweep_rate_V_per_s, "sweep_rate_V_per_s", "V/s")

@@ -24,7 +24,7 @@ import typer
 
 from bruno_hil.calibration.fecap import FECAP_FIT_NAMES, charge_from_measurement, fit_fecap
 from bruno_hil.calibration.io import load_measurement
-from bruno_hil.calibration.live import LiveResult, live_calibrate
+from bruno_hil.calibration.live import LiveResult, LiveRound, live_calibrate
 from bruno_hil.calibration.report import (
     fecap_report,
     plot_fecap_overlay,
@@ -145,6 +145,15 @@ def _finish(
     _print(report, files, as_json)
 
 
+def _echo_round(r: LiveRound) -> None:
+    """One line per live round, on stderr (stdout stays for the report / JSON)."""
+    typer.echo(
+        f"round {r.round}: fitted on {r.training}; train RMSE {r.train_rmse:.4g},"
+        f" held-out RMSE {r.heldout_rmse:.4g}",
+        err=True,
+    )
+
+
 def _live(
     device: str,
     chip: str,
@@ -165,6 +174,7 @@ def _live(
             prior,
             measure_options={"noise_rel": noise_rel if chip == "ngspice" else 0.0},
             fit_options=fit_options,
+            progress=_echo_round,
         )
     finally:
         backend.close()
