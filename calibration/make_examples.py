@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bruno_hil.calibration.live import iv_sweep, measure_fecap, measure_rram, pv_loop
+from bruno_hil.calibration.live import iv_sweep, ltp_ltd, measure_fecap, measure_rram, pv_loop
 from bruno_hil.characterize.backend import open_backend
+from bruno_hil.characterize.ngspice_backend import NgspiceBackend
 from bruno_hil.devices.params import FeCapParams, RRAMParams
 
 HERE = Path(__file__).resolve().parent
@@ -98,6 +99,42 @@ def rram_example(seed: int) -> tuple[str, pd.DataFrame]:
     return header, data
 
 
+def rram_pulses_example(seed: int) -> tuple[str, pd.DataFrame]:
+    """An LTP/LTD pulse train (a reference read, 12 SET pulses of 1.1 V and 12 RESET
+    pulses of -1.05 V, 1 us each, read at 0.1 V, 100 uA compliance) on the same RRAM."""
+    params = RRAMParams().replace(source="example truth", **RRAM_TRUTH)
+    backend = NgspiceBackend()
+    stimulus = ltp_ltd(1.1, -1.05, 12, 1e-6)
+    data = measure_rram(
+        backend,
+        stimulus,
+        params,
+        compliance_A=RRAM_COMPLIANCE_A,
+        noise_rel=RRAM_NOISE_REL,
+        noise_floor_A=RRAM_NOISE_FLOOR_A,
+        seed=seed,
+    )
+    shape = backend.pulse_shape
+    header = _header(
+        [
+            "SYNTHETIC example data - not a measurement. Made by calibration/make_examples.py",
+            f"from the ngspice RRAM compact model, seed {seed}: LTP/LTD pulse train behind",
+            f"{RRAM_COMPLIANCE_A:g} A compliance, each pulse followed by a read; read noise",
+            f"{RRAM_NOISE_REL:g} relative plus {RRAM_NOISE_FLOOR_A:g} A. read_voltage_V is across",
+            "the cell during the read.",
+            f"truth: {_truth(RRAM_TRUTH)} (other fields default)",
+            f"width_s: {stimulus.width_s:g}",
+            f"read_V: {stimulus.read_V:g}",
+            f"compliance_A: {RRAM_COMPLIANCE_A:g}",
+            f"edge_fraction: {shape.edge_fraction:g}",
+            f"read_s: {shape.read_s:g}",
+            f"pause_s: {shape.pause_s:g}",
+            f"temperature_K: {params.temperature_K:g}",
+        ]
+    )
+    return header, data
+
+
 def write(path: Path, header: str, data: pd.DataFrame) -> Path:
     path.write_text(header + data.to_csv(index=False, float_format="%.9g"))
     return path
@@ -112,6 +149,7 @@ def main() -> None:
     for name, make in (
         ("fecap_pv_example.csv", fecap_example),
         ("rram_iv_example.csv", rram_example),
+        ("rram_pulses_example.csv", rram_pulses_example),
     ):
         header, data = make(args.seed)
         print(f"wrote {write(args.out / name, header, data)} ({len(data)} rows)")

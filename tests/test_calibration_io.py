@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bruno_hil.calibration.fecap import charge_from_measurement
-from bruno_hil.calibration.io import MeasurementFileError, load_measurement
+from bruno_hil.calibration.io import MeasurementFileError, load_measurement, rram_file_kind
 from bruno_hil.devices.params import FeCapParams
 
 HEADER = "# synthetic test data\n# area_m2: 25e-12\n"
@@ -174,3 +174,44 @@ def test_polarization_column_becomes_charge_with_the_area(tmp_path: Path) -> Non
     np.testing.assert_allclose(
         charge_from_measurement(m, prior), frame["polarization_C_per_m2"] * 25e-12, rtol=1e-15
     )
+
+
+PULSE_HEADER = "# width_s: 1e-6\n# read_V: 0.1\n# compliance_A: 1e-4\n"
+"""Three metadata lines: data row r (1-based) sits on line r + 4."""
+
+
+def _pulses(n: int = 12) -> pd.DataFrame:
+    amps = np.r_[0.0, np.full(n - 1, 1.1)]
+    return pd.DataFrame({"pulse": np.arange(1, n + 1), "amplitude_V": amps,
+                         "read_current_A": np.geomspace(1e-7, 1e-5, n)})  # fmt: skip
+
+
+def test_a_pulse_train_file_loads_with_its_settings(tmp_path: Path) -> None:
+    path = _write(tmp_path, _pulses(), PULSE_HEADER + "# edge_fraction: 0.1\n")
+    assert rram_file_kind(path) == "rram_pulses"
+    m = load_measurement(path, "rram_pulses")
+    assert m.metadata == {"width_s": 1e-6, "read_V": 0.1, "compliance_A": 1e-4,
+                          "edge_fraction": 0.1}  # fmt: skip
+    assert "time_s" not in m.data and len(m.data) == 12
+
+
+def test_a_pulse_train_needs_its_settings(tmp_path: Path) -> None:
+    path = _write(tmp_path, _pulses(), "# width_s: 1e-6\n")
+    message = _error(path, "rram_pulses")
+    assert "missing metadata 'read_V', 'compliance_A'" in message
+
+
+def test_a_pulse_setting_out_of_range_names_the_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, _pulses(), PULSE_HEADER.replace("1e-4", "-1e-4"))
+    message = _error(path, "rram_pulses")
+    assert "line 3, metadata 'compliance_A'" in message and "[1e-12, 1] A" in message
+    path = _write(tmp_path, _pulses(), PULSE_HEADER.replace("0.1", "0"), name="zero.csv")
+    assert "other than 0" in _error(path, "rram_pulses")
+
+
+def test_read_current_in_microamperes_is_recognised(tmp_path: Path) -> None:
+    frame = _pulses()
+    frame["read_current_A"] *= 1e6
+    frame.loc[11, "read_current_A"] = 12.0
+    message = _error(_write(tmp_path, frame, PULSE_HEADER), "rram_pulses")
+    assert "row 12 (line 16), column 'read_current_A'" in message and "mA or uA" in message

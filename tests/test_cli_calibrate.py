@@ -154,3 +154,33 @@ def test_bad_file_names_row_and_column(capsys: pytest.CaptureFixture[str], tmp_p
     code, _, err = _run(capsys, "calibrate", "rram", str(bad))
     assert code == 2
     assert f"{bad}: row 5 (line {k + 1}), column 'current_A'" in err
+
+
+def test_rram_sweep_and_pulse_files_fitted_together(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An I-V file and a pulse-train file (found by its columns) of the same cell: one fit,
+    metrics per file, the truth within 2 %, both panels in the overlay."""
+    files = [EXAMPLES / "rram_iv_example.csv", EXAMPLES / "rram_pulses_example.csv"]
+    args = ["calibrate", "rram", *map(str, files), "--starts", "1", "--out", str(tmp_path)]
+    code, out, err = _run(capsys, *args, "--json")
+    assert code == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    assert [e["kind"] for e in report["experiments"]] == ["I-V sweep", "pulse train"]
+    assert [m["curve"] for m in report["metrics"]["asinh_current"]] == [f.name for f in files]
+    assert all(0.014 < m["rmse"] < 0.03 for m in report["metrics"]["asinh_current"])
+    for name, value in _truth(files[1]).items():
+        assert report["parameters"][name]["value"] == pytest.approx(value, rel=0.02), name
+    assert (tmp_path / "rram_overlay.png").stat().st_size > 10_000
+
+
+def test_rram_files_with_contradicting_metadata(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pulses = (EXAMPLES / "rram_pulses_example.csv").read_text()
+    hot = tmp_path / "hot_pulses.csv"
+    hot.write_text(pulses.replace("# temperature_K: 300", "# temperature_K: 350"))
+    iv = str(EXAMPLES / "rram_iv_example.csv")
+    code, _, err = _run(capsys, "calibrate", "rram", iv, str(hot))
+    assert code == 2
+    assert f"{hot}: metadata temperature_K = 350 contradicts" in err

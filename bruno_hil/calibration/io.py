@@ -4,8 +4,13 @@ names, validated row by row.
 Columns (the DESIGN's data-file contract): ``time_s``, ``voltage_V``, ``current_A``,
 ``charge_C``, ``polarization_C_per_m2`` (total plate charge per area, ``Q/A``). A FeCap
 P-V file needs ``time_s``, ``voltage_V`` and one of ``charge_C`` / ``polarization_C_per_m2``;
-an RRAM I-V file needs ``time_s``, ``voltage_V`` (across the cell) and ``current_A``.
-Other columns are kept but not checked.
+an RRAM I-V file needs ``time_s``, ``voltage_V`` (across the cell) and ``current_A``; an
+RRAM pulse-train file (kind ``rram_pulses``) one row per pulse: ``amplitude_V``,
+``read_current_A`` and optionally ``read_voltage_V`` (across the cell during the read),
+with the train's settings as metadata: ``width_s``, ``read_V``, ``compliance_A``
+(required) and ``edge_fraction``, ``read_s``, ``pause_s`` (the pulse shape; defaults
+of :class:`~bruno_hil.characterize.rram.PulseShape`). Other columns are kept but not
+checked.
 
 Metadata (area, thickness, temperature, ...) comes from ``# key: value`` lines at the top
 of a CSV file, from the key/value metadata of a Parquet file, or from the caller
@@ -78,7 +83,21 @@ COLUMNS: dict[str, ColumnSpec] = {
         2.0 * C_PER_M2_TO_UC_PER_CM2,
     ),
 }
+COLUMNS |= {
+    "amplitude_V": COLUMNS["voltage_V"],
+    "read_voltage_V": COLUMNS["voltage_V"],
+    "read_current_A": COLUMNS["current_A"],
+}
 """The SI data columns that are validated."""
+PULSE_SETTINGS: dict[str, tuple[str, float, float]] = {
+    "width_s": ("s", 1e-12, 10.0),
+    "read_V": ("V", -10.0, 10.0),
+    "compliance_A": ("A", 1e-12, 1.0),
+    "edge_fraction": ("", 1e-6, 0.5),
+    "read_s": ("s", 1e-12, 10.0),
+    "pause_s": ("s", 1e-12, 10.0),
+}
+"""Settings of a pulse-train file (metadata): unit and open range (low, high)."""
 MAX_CHARGE_DENSITY_C_PER_M2 = 2.0
 """Largest sensible |charge_C|/area [C/m^2] of a FeCap measurement (switched charge
 ``2*P_s`` with P_s <= 1 C/m^2 plus dielectric charge)."""
@@ -91,13 +110,21 @@ class Kind:
     params_class: type[DeviceParams]
     required: tuple[str, ...]
     one_of: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
+    """Metadata keys of :data:`PULSE_SETTINGS` the file must have."""
 
 
 KINDS: dict[str, Kind] = {
     "fecap": Kind(FeCapParams, ("time_s", "voltage_V"), ("charge_C", "polarization_C_per_m2")),
     "rram": Kind(RRAMParams, ("time_s", "voltage_V", "current_A")),
+    "rram_pulses": Kind(
+        RRAMParams,
+        ("amplitude_V", "read_current_A"),
+        settings=("width_s", "read_V", "compliance_A"),
+    ),
 }
-"""The file kinds: ``fecap`` (P-V / charge waveform) and ``rram`` (I-V sweep)."""
+"""The file kinds: ``fecap`` (P-V / charge waveform), ``rram`` (I-V sweep) and
+``rram_pulses`` (a programming pulse train, one row per pulse)."""
 
 
 @dataclass(frozen=True)
@@ -273,6 +300,9 @@ def _metadata(
     entries = [(k, v, f"line {n}" if n else "metadata") for k, (v, n) in meta.items()]
     entries += [(k, v, "option") for k, v in overrides.items()]
     for key, value, where in entries:
+        if kind.settings and key in PULSE_SETTINGS:
+            out[key] = _setting(path, key, value, where)
+            continue
         if key not in fields:
             out[key] = value
             continue
@@ -290,15 +320,46 @@ def _metadata(
     return out
 
 
+def _setting(path: Path, key: str, value: object, where: str) -> float:
+    """A pulse-train setting from the metadata, as a number inside its range."""
+    unit, low, high = PULSE_SETTINGS[key]
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not low <= number <= high or (key == "read_V" and number == 0.0):
+        raise _fail(
+            path,
+            f"{where}, metadata {key!r}",
+            f"{value!r} is not a number in [{low:g}, {high:g}] {unit}"
+            + (" other than 0" if key == "read_V" else ""),
+        )
+    return number
+
+
+def rram_file_kind(path: str | Path) -> str:
+    """``rram_pulses`` for a file with an ``amplitude_V`` column, else ``rram``."""
+    path = Path(path)
+    if not path.is_file():
+        raise MeasurementFileError(f"{path}: no such file")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        columns = list(_read_parquet(path)[0].columns)
+    else:
+        columns = list(_read_csv(path)[0].columns)
+    return "rram_pulses" if "amplitude_V" in [str(c).strip() for c in columns] else "rram"
+
+
 def load_measurement(
     path: str | Path, kind: str, overrides: Mapping[str, float | str] | None = None
 ) -> Measurement:
-    """Load and validate a ``kind`` (``fecap`` or ``rram``) measurement from a CSV or
+    """Load and validate a ``kind`` (``fecap``, ``rram``, ``rram_pulses``) measurement from a CSV or
     Parquet file (by suffix: ``.parquet``/``.pq`` is Parquet, anything else CSV);
     ``overrides`` add or replace metadata (e.g. ``{"area_m2": 25e-12}``)."""
     path = Path(path)
     if kind not in KINDS:
-        raise MeasurementFileError(f"unknown measurement kind {kind!r}; choose fecap or rram")
+        raise MeasurementFileError(
+            f"unknown measurement kind {kind!r}; choose one of {', '.join(KINDS)}"
+        )
     spec = KINDS[kind]
     if not path.is_file():
         raise MeasurementFileError(f"{path}: no such file")
@@ -311,6 +372,14 @@ def load_measurement(
     if len(raw) < MIN_ROWS:
         raise _fail(path, "", f"{len(raw)} data rows; a calibration needs at least {MIN_ROWS}")
     metadata = _metadata(path, meta, dict(overrides or {}), spec)
+    missing = [key for key in spec.settings if key not in metadata]
+    if missing:
+        raise _fail(
+            path,
+            "",
+            f"missing metadata {', '.join(repr(k) for k in missing)} (a pulse train's"
+            " settings, SI units: '# width_s: 1e-6' lines at the top of a CSV)",
+        )
     data = raw.copy()
     for column in columns:
         data[column] = _numeric(path, raw[column], column, line_offset)
@@ -318,7 +387,8 @@ def load_measurement(
         _check_range(path, column, data[column].to_numpy(), line_offset)
     if "charge_C" in columns and "area_m2" in metadata:
         _check_charge_density(path, data["charge_C"].to_numpy(), metadata["area_m2"], line_offset)
-    _check_time(path, data["time_s"].to_numpy(), line_offset)
+    if "time_s" in columns:
+        _check_time(path, data["time_s"].to_numpy(), line_offset)
     return Measurement(path=path, kind=kind, data=data.reset_index(drop=True), metadata=metadata)
 
 
@@ -343,7 +413,9 @@ __all__ = [
     "COLUMNS",
     "KINDS",
     "MIN_ROWS",
+    "PULSE_SETTINGS",
     "Measurement",
     "MeasurementFileError",
     "load_measurement",
+    "rram_file_kind",
 ]

@@ -56,6 +56,7 @@ from bruno_hil.calibration.fit import (
     simulate,
     simulate_with_jacobian,
 )
+from bruno_hil.calibration.io import Measurement
 from bruno_hil.characterize.rram import PulseShape, pulse_train_waveform
 from bruno_hil.devices.params import RRAMParams
 from bruno_hil.physics.rram import (
@@ -296,6 +297,30 @@ def experiment_model(
     return RRAMPulseModel(experiment, params, names, current_floor_A)
 
 
+def experiment_from_file(m: Measurement) -> Experiment:
+    """The experiment of a validated ``rram`` (sweep) or ``rram_pulses`` file, named after
+    the file."""
+    name = m.path.name
+    if m.kind == "rram":
+        return Sweep(
+            m.data["time_s"].to_numpy(),
+            m.data["voltage_V"].to_numpy(),
+            m.data["current_A"].to_numpy(),
+            name,
+        )
+    shape = {k: m.metadata[k] for k in ("edge_fraction", "read_s", "pause_s") if k in m.metadata}
+    return PulseTrain(
+        m.data["amplitude_V"].to_numpy(),
+        m.metadata["width_s"],
+        m.metadata["read_V"],
+        m.metadata["compliance_A"],
+        m.data["read_current_A"].to_numpy(),
+        m.data["read_voltage_V"].to_numpy() if "read_voltage_V" in m.data else None,
+        PulseShape(**shape),
+        name,
+    )
+
+
 def predict_experiment(params: RRAMParams, experiment: Experiment) -> np.ndarray:
     """The surrogate's current [A] for an experiment (sweep samples or pulse reads)."""
     return experiment_model(experiment, params, []).current_A(np.zeros(0))
@@ -382,6 +407,7 @@ __all__ = [
     "RRAMFit",
     "RRAMPulseModel",
     "Sweep",
+    "experiment_from_file",
     "experiment_model",
     "fit_rram",
     "fit_rram_experiments",

@@ -2,7 +2,8 @@
 ``bruno-hil calibrate neuron``: fit its neuron-level parameters to the chip's FeLIF circuit.
 
 With a ``DATA`` file (CSV or Parquet, SI column names; see :mod:`bruno_hil.calibration.io`)
-the fit runs on those measurements. Without one, the live loop measures stimuli on
+the fit runs on those measurements; ``calibrate rram`` takes several (I-V sweeps and pulse
+trains, fitted together). Without one, the live loop measures stimuli on
 ``--chip`` (``ngspice``: the compact models, whose parameters ``--chip-param`` sets),
 fits, validates on a held-out stimulus and repeats while that error improves.
 
@@ -23,7 +24,7 @@ from typing import Annotated, Any
 import typer
 
 from bruno_hil.calibration.fecap import FECAP_FIT_NAMES, charge_from_measurement, fit_fecap
-from bruno_hil.calibration.io import load_measurement
+from bruno_hil.calibration.io import load_measurement, rram_file_kind
 from bruno_hil.calibration.live import LiveResult, LiveRound, live_calibrate
 from bruno_hil.calibration.report import (
     fecap_report,
@@ -32,7 +33,12 @@ from bruno_hil.calibration.report import (
     rram_report,
     write_params,
 )
-from bruno_hil.calibration.rram import CURRENT_FLOOR_A, RRAM_FIT_NAMES, fit_rram
+from bruno_hil.calibration.rram import (
+    CURRENT_FLOOR_A,
+    RRAM_FIT_NAMES,
+    experiment_from_file,
+    fit_rram_experiments,
+)
 from bruno_hil.characterize.backend import open_backend
 from bruno_hil.cli import app
 from bruno_hil.cli.output import ensure_out_dir, jsonable, print_json
@@ -233,7 +239,14 @@ def fecap(
 
 @calibrate_app.command("rram")
 def rram(
-    data: DataArgument = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Measured CSV/Parquet files, fitted together: I-V sweeps (time_s,"
+            " voltage_V, current_A) and pulse trains (amplitude_V, read_current_A; width_s,"
+            " read_V, compliance_A as metadata); omit them to calibrate live on --chip."
+        ),
+    ] = None,
     current_floor_A: Annotated[
         float,
         typer.Option("--current-floor-A", help="Current scale of the asinh comparison [A]."),
@@ -249,30 +262,37 @@ def rram(
     out: OutOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Fit i_0_A, g_0_m, v_0_V, vel_0_m_per_s and gamma (default; --free to change) to an
-    I-V sweep: columns time_s, voltage_V (across the cell) and current_A."""
+    """Fit i_0_A, g_0_m, v_0_V, vel_0_m_per_s and gamma (default; --free to change) to I-V
+    sweeps and programming pulse trains (each file from the cell's initial state)."""
     names = _names(free, RRAM_FIT_NAMES, RRAMParams)
     prior = RRAMParams.from_options(device_params, param)
     options = {"n_starts": starts, "seed": seed, "current_floor_A": current_floor_A}
-    if data is None:
+    if not data:
         chip_params = RRAMParams().with_overrides(chip_param or [])
         _live(
             "rram", chip, chip_params, prior, noise_rel, {"names": names, **options}, out, as_json
         )
         return
-    m = load_measurement(data, "rram")
-    prior = prior.replace(source=f"{data} metadata", **m.device_values())
-    curves = m.data["curve"].astype(str).tolist() if "curve" in m.data else None
-    fit = fit_rram(
-        m.data["time_s"].to_numpy(),
-        m.data["voltage_V"].to_numpy(),
-        m.data["current_A"].to_numpy(),
-        prior,
-        names,
-        **options,
-    )
+    files = [load_measurement(path, rram_file_kind(path)) for path in data]
+    known: dict[str, tuple[float, Path]] = {}
+    for m in files:
+        for key, value in m.device_values().items():
+            if key in known and known[key][0] != value:
+                raise ParameterError(
+                    f"{m.path}: metadata {key} = {value:g} contradicts {known[key][1]}"
+                    f" ({known[key][0]:g}); the files are fitted as one cell"
+                )
+            known[key] = (value, m.path)
+        prior = prior.replace(source=f"{m.path} metadata", **m.device_values())
+    experiments = [experiment_from_file(m) for m in files]
+    curves = [
+        label
+        for m, e in zip(files, experiments, strict=True)
+        for label in (m.data["curve"].astype(str) if "curve" in m.data else [e.name] * len(m.data))
+    ]
+    fit = fit_rram_experiments(experiments, prior, names, **options)  # type: ignore[arg-type]
     report = rram_report(fit, prior, curves)
-    report["source"] = str(data)
+    report["source"] = ", ".join(str(path) for path in data)
     _finish("rram", fit, report, None, out, as_json)
 
 
