@@ -7,8 +7,10 @@ simulated instrument's noise (0.5 % of the charge range; 2 % of the current), ex
 ``bruno-hil calibrate`` (3 starts, identifiability elimination) ``--repeats`` times; the
 table gives the median and the fastest wall time, the model evaluations (each a
 simulation with its Jacobian), the RMSE over the noise level and the largest relative
-error of the fitted parameters against the truth. ``--all-free`` adds the FeCap fit with
-the Merz law's alpha and tau_0 freed (then reported as not identifiable).
+error of the fitted parameters against the truth. The last row fits the same I-V sweep
+together with an LTP/LTD pulse train (21 reads, the model stepping the source through
+each pulse behind the compliance). ``--all-free`` adds the FeCap fit with the Merz law's
+alpha and tau_0 freed (then reported as not identifiable).
 
 Usage: ``python benchmarks/calibration_fit.py [--repeats 3] [--all-free]``.
 """
@@ -24,9 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from bruno_hil.calibration.fecap import FECAP_FIT_NAMES, FECAP_MERZ_NAMES, FeCapFit, fit_fecap
-from bruno_hil.calibration.live import iv_sweep, measure_fecap, measure_rram, pv_loop
-from bruno_hil.calibration.rram import RRAMFit, fit_rram
-from bruno_hil.characterize.backend import open_backend
+from bruno_hil.calibration.live import (
+    iv_sweep,
+    ltp_ltd,
+    measure_fecap,
+    measure_rram,
+    pv_loop,
+    rram_experiment,
+)
+from bruno_hil.calibration.rram import RRAMFit, Sweep, fit_rram, fit_rram_experiments
+from bruno_hil.characterize.ngspice_backend import NgspiceBackend
 from bruno_hil.devices.params import FeCapParams, RRAMParams
 
 FECAP_TRUTH = FeCapParams(p_s_C_per_m2=0.25, e_a_V_per_m=1.5e9, t_int_m=1.0e-9)
@@ -71,7 +80,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--all-free", action="store_true")
     args = parser.parse_args()
-    backend = open_backend("ngspice")
+    backend = NgspiceBackend()
 
     loop = measure_fecap(
         backend, pv_loop(3.5, 1e3, 2, 1000), FECAP_TRUTH, noise_rel=0.005, c_par_F=C_PAR_F
@@ -97,6 +106,18 @@ def main() -> None:
     rr_truth = {n: getattr(RRAM_TRUTH, n) for n in ("i_0_A", "g_0_m", "v_0_V", "gamma")}
     rr_truth["vel_0_m_per_s"] = RRAM_TRUTH.vel_0_m_per_s
     rows.append(_run("RRAM I-V sweep", args.repeats, lambda: fit_rram(ti, vi, ii), 0.02, rr_truth))
+    stimulus = ltp_ltd(1.1, -1.05, 10, 1e-6)
+    reads = measure_rram(backend, stimulus, RRAM_TRUTH, noise_rel=0.02)
+    both = [Sweep(ti, vi, ii), rram_experiment(stimulus, reads, shape=backend.pulse_shape)]
+    rows.append(
+        _run(
+            "RRAM I-V sweep + pulse train",
+            args.repeats,
+            lambda: fit_rram_experiments(both),
+            0.02,
+            rr_truth,
+        )
+    )
 
     header = (
         f"{'case':30s} {'points':>6s} {'median s':>9s} {'min s':>7s} {'evals':>6s}"
