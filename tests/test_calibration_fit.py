@@ -21,12 +21,19 @@ from bruno_hil.calibration.live import (
     concatenate,
     iv_sweep,
     live_calibrate,
+    ltp_ltd,
     measure_fecap,
     measure_rram,
     pv_loop,
 )
 from bruno_hil.calibration.report import parameter_table
-from bruno_hil.calibration.rram import RRAM_FIT_NAMES, RRAMCurrentModel, fit_rram
+from bruno_hil.calibration.rram import (
+    RRAM_FIT_NAMES,
+    PulseTrain,
+    RRAMCurrentModel,
+    RRAMPulseModel,
+    fit_rram,
+)
 from bruno_hil.characterize.backend import MeasurementBackend, open_backend
 from bruno_hil.devices.params import FeCapParams, RRAMParams
 
@@ -151,8 +158,17 @@ def test_without_elimination_the_report_flags_what_was_fitted(
     assert table["i_0_A"]["status"] == "fitted" and "reason" not in table["i_0_A"]
 
 
-def test_rram_jacobian_is_the_derivative_of_the_model(rram_data: dict[str, np.ndarray]) -> None:
-    model = RRAMCurrentModel(rram_data["t"], rram_data["v"], RRAM_TRUTH, list(RRAM_FIT_NAMES))
+@pytest.mark.parametrize("experiment", ["sweep", "pulse train"])
+def test_rram_jacobian_is_the_derivative_of_the_model(
+    rram_data: dict[str, np.ndarray], experiment: str
+) -> None:
+    names = list(RRAM_FIT_NAMES)
+    if experiment == "sweep":
+        model = RRAMCurrentModel(rram_data["t"], rram_data["v"], RRAM_TRUTH, names)
+    else:
+        amps = ltp_ltd(1.1, -1.05, 6, 1e-6).amplitude_V
+        train = PulseTrain(amps, 1e-6, 0.1, 1e-4, np.ones(amps.size))
+        model = RRAMPulseModel(train, RRAM_TRUTH, names)
     values = np.array([getattr(RRAM_TRUTH, n) for n in RRAM_FIT_NAMES])
     pred, jac = model(values, True)
     assert jac is not None

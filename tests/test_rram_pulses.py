@@ -196,19 +196,6 @@ def test_pulse_model_edges_are_converged() -> None:
     assert np.abs(_asinh(coarse) - _asinh(fine)).max() > 0.01  # the edges do matter
 
 
-def test_pulse_model_jacobian_is_the_derivative() -> None:
-    train = PulseTrain(ltp_ltd(1.1, -1.05, 6, 1e-6).amplitude_V, 1e-6, 0.1, 1e-4, np.ones(13))
-    model = RRAMPulseModel(train, TRUTH, list(RRAM_FIT_NAMES))
-    values = np.array([getattr(TRUTH, n) for n in RRAM_FIT_NAMES])
-    pred, jac = model(values, True)
-    assert jac is not None
-    for k, name in enumerate(RRAM_FIT_NAMES):
-        moved = values.copy()
-        moved[k] *= 1 + 1e-7
-        fd = (model(moved, False)[0] - pred) / (values[k] * 1e-7)
-        assert np.abs(fd - jac[:, k]).max() < 1e-4 * np.abs(jac[:, k]).max(), name
-
-
 # -- the joint fit ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def experiments(backend: NgspiceBackend) -> dict[str, object]:
