@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from cli_run import last_json, run_cli
 
@@ -21,6 +22,11 @@ def smu_server() -> Iterator[ScpiServer]:
 def test_rram_live_calibration_via_visa_equals_ngspice(
     capsys: pytest.CaptureFixture[str], smu_server: ScpiServer
 ) -> None:
+    """The emulated cell is left SET (low resistance) before the run, as a real cell may
+    be: the conditioning RESET before each stimulus makes the fit independent of that."""
+    dut = smu_server.instrument.dut  # type: ignore[attr-defined]
+    dut.apply([*np.linspace(0.05, 1.2, 24), 0.0], 1e-4, 0.05)
+    assert dut.gap_m < 0.9 * dut.params.g_max_m
     args = ["calibrate", "rram", "--starts", "1", "--json"]
     code, out, err = run_cli(capsys, *args, "--chip", f"visa://{smu_server.resource}")
     assert code == 0, err

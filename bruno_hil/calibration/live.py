@@ -343,6 +343,13 @@ def reset_setpoints(reset_V: float = RESET_V, step_V: float = 0.02) -> np.ndarra
     )
 
 
+def _reset_state(params: RRAMParams) -> RRAMParams:
+    """``params`` with the initial gap of a fully reset cell (``g_max_m``)."""
+    if params.g_init_m == params.g_max_m:
+        return params
+    return params.replace(source="conditioned by a RESET sweep", g_init_m=params.g_max_m)
+
+
 class _RRAMRounds:
     """RRAM rounds: each stimulus measured once (cached) after a conditioning RESET, all
     fitted together."""
@@ -357,6 +364,8 @@ class _RRAMRounds:
         self.backend, self.chip_params, self.options = backend, chip_params, options
         self.compliance_A = options["measure"].get("compliance_A", 100e-6)
         self.reset_V = options["reset_V"]
+        if self.reset_V is not None:  # a conditioned cell starts fully reset
+            self.chip_params = _reset_state(chip_params)
         self.shape = getattr(backend, "pulse_shape", None)
         self.measured: dict[str, Experiment] = {}
         self.heldout = [self._measure(h, seed_offset=0) for h in heldout]
@@ -378,6 +387,8 @@ class _RRAMRounds:
             if stimulus.name not in self.measured:
                 self.measured[stimulus.name] = self._measure(stimulus, seed_offset=k)
         experiments = [self.measured[s.name] for s in stimuli]
+        if self.reset_V is not None:
+            prior = _reset_state(prior)  # type: ignore[arg-type]
         f = fit_rram_experiments(experiments, prior, **self.options["fit"])  # type: ignore[arg-type]
         floor = f.current_floor_A
         rmse = {}
@@ -409,12 +420,11 @@ def live_calibrate(
     held-out RMSE is in C (FeCap) or on the ``asinh(I/current_floor_A)`` scale (RRAM).
     RRAM ``measure_options`` may set ``compliance_A`` [A] (default 100 uA); pulse trains
     are fitted with the backend's ``pulse_shape`` if it has one (the ngspice and visa
-    benches do), else :class:`~bruno_hil.characterize.rram.PulseShape`'s defaults. The
-    fit starts every RRAM experiment from the gap ``prior.g_init_m`` (by default
-    ``g_max_m``, a fully reset cell); a real cell keeps its state between measurements,
-    so each RRAM stimulus is preceded by a conditioning RESET sweep to ``reset_V`` [V]
-    (:func:`reset_setpoints`; ``None``: none; on ngspice, whose every call starts from
-    ``g_init_m``, it changes nothing)."""
+    benches do), else :class:`~bruno_hil.characterize.rram.PulseShape`'s defaults. A real
+    cell keeps its state between measurements, so each RRAM stimulus is preceded by a
+    conditioning RESET sweep to ``reset_V`` [V] (:func:`reset_setpoints`), and the fit
+    (and a simulated chip) start every experiment from the fully reset gap ``g_max_m``;
+    with ``reset_V=None`` there is no conditioning and both start from ``g_init_m``."""
     default_stimuli, default_heldout = default_schedule(device)
     stimuli = list(schedule) if schedule is not None else default_stimuli
     if heldout is None:
