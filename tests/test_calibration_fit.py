@@ -238,3 +238,29 @@ def test_fecap_merz_law_degeneracy_is_reported(fecap_data: dict[str, np.ndarray]
     assert f.result.residual_rms < 1.1 * noise
     for name in ("p_s_C_per_m2", "t_int_m"):
         assert f.result.values[name] == pytest.approx(getattr(FECAP_TRUTH, name), rel=0.05)
+
+
+@pytest.mark.slow
+def test_live_fecap_default_schedule_finds_the_merz_law(backend: MeasurementBackend) -> None:
+    """The default live schedule (loop, then switching kinetics, then PUND), all seven
+    fields free: the loop alone misses the Merz law, which the kinetics then pin down and
+    the held-out kinetics confirm."""
+    truth = FECAP_TRUTH.replace(source="test", alpha=1.5, tau_0_s=3e-13)
+    result = live_calibrate(
+        "fecap",
+        backend,
+        truth,
+        FeCapParams(),
+        min_improvement=None,
+        measure_options={"noise_rel": FECAP_NOISE, "c_par_F": C_PAR_F},
+        fit_options={"names": [*FECAP_FIT_NAMES, "alpha", "tau_0_s"], "n_starts": 2},
+    )
+    first, last = result.rounds[0], result.rounds[-1]
+    assert "tau_0_s" in first.held or abs(first.params["e_a_V_per_m"] / 1.4e9 - 1) > 0.1
+    assert not {"e_a_V_per_m", "alpha", "tau_0_s"} & set(last.held)
+    assert last.params["e_a_V_per_m"] == pytest.approx(1.4e9, rel=0.05)
+    assert last.params["alpha"] == pytest.approx(1.5, rel=0.05)
+    assert 1 / 1.5 < last.params["tau_0_s"] / 3e-13 < 1.5
+    kinetics = next(k for k in last.heldout_rmse_by_stimulus if k.startswith("kinetics"))
+    held_first = first.heldout_rmse_by_stimulus[kinetics]
+    assert last.heldout_rmse_by_stimulus[kinetics] < 0.9 * held_first

@@ -48,7 +48,11 @@ from bruno_hil.calibration.rram import (
     predict_experiment,
 )
 from bruno_hil.characterize.backend import MeasurementBackend, MeasurementError
-from bruno_hil.characterize.fecap import pund_waveform, triangle_waveform
+from bruno_hil.characterize.fecap import (
+    pund_waveform,
+    switching_kinetics_waveform,
+    triangle_waveform,
+)
 from bruno_hil.characterize.rram import PulseShape, iv_setpoints, ltp_ltd_amplitudes
 from bruno_hil.devices.params import DeviceParams, FeCapParams, RRAMParams
 
@@ -75,6 +79,15 @@ def pund(amplitude_V: float, frequency_Hz: float, points_per_cycle: int = 400) -
     """PUND sequence (see :func:`~bruno_hil.characterize.fecap.pund_waveform`)."""
     t, v, _ = pund_waveform(amplitude_V, frequency_Hz, points_per_cycle)
     return Stimulus(f"PUND {amplitude_V:g} V {frequency_Hz:g} Hz", v, t)
+
+
+def switching_kinetics(amplitudes_V: Sequence[float], widths_s: Sequence[float]) -> Stimulus:
+    """Switching-kinetics pulses (see :func:`~bruno_hil.characterize.fecap.
+    switching_kinetics_waveform`): they pin down the Merz law, which loops cannot."""
+    t, v, _ = switching_kinetics_waveform(amplitudes_V, widths_s)
+    amps = "/".join(f"{a:g}" for a in amplitudes_V)
+    widths = "/".join(f"{w:g}" for w in widths_s)
+    return Stimulus(f"kinetics {amps} V x {widths} s", v, t)
 
 
 def iv_sweep(v_max_V: float, v_min_V: float, step_V: float = 0.01) -> Stimulus:
@@ -272,8 +285,12 @@ def default_schedule(device: str) -> tuple[list[Any], list[Any]]:
     ``calibration/README.md``): moderate amplitudes, widths of 100 ns and more."""
     if device == "fecap":
         return (
-            [pv_loop(3.5, 1e3, 2, 400), pund(3.5, 1e3, 200), pv_loop(2.5, 1e3, 2, 400)],
-            [pv_loop(3.0, 2e3, 2, 400)],
+            [
+                pv_loop(3.5, 1e3, 2, 400),
+                switching_kinetics([0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0], [1e-3]),
+                pund(3.5, 1e3, 200),
+            ],
+            [pv_loop(3.0, 2e3, 2, 400), switching_kinetics([1.1, 1.75, 3.5], [1e-4])],
         )
     if device == "rram":
         return (
@@ -487,4 +504,5 @@ __all__ = [
     "pv_loop",
     "reset_setpoints",
     "rram_experiment",
+    "switching_kinetics",
 ]

@@ -23,7 +23,12 @@ from typing import Annotated, Any
 
 import typer
 
-from bruno_hil.calibration.fecap import FECAP_FIT_NAMES, charge_from_measurement, fit_fecap
+from bruno_hil.calibration.fecap import (
+    FECAP_FIT_NAMES,
+    FECAP_MERZ_NAMES,
+    charge_from_measurement,
+    fit_fecap,
+)
 from bruno_hil.calibration.io import load_measurement, rram_file_kind
 from bruno_hil.calibration.live import LiveResult, LiveRound, live_calibrate
 from bruno_hil.calibration.report import (
@@ -210,8 +215,10 @@ def fecap(
     as_json: JsonOption = False,
 ) -> None:
     """Fit P_s, E_a, t_int, leakage I_0 and C_par (default; --free to change) to a charge
-    (P-V) waveform: columns time_s, voltage_V and charge_C or polarization_C_per_m2."""
-    names = _names(free, FECAP_FIT_NAMES, FeCapParams)
+    (P-V) waveform: columns time_s, voltage_V and charge_C or polarization_C_per_m2. Live,
+    whose stimuli include switching-kinetics pulses, alpha and tau_0 are fitted too."""
+    live_names = (*FECAP_FIT_NAMES, *FECAP_MERZ_NAMES)
+    names = _names(free, FECAP_FIT_NAMES if data else live_names, FeCapParams)
     prior = FeCapParams.from_options(device_params, param)
     options = {"n_starts": starts, "seed": seed}
     if data is None:
