@@ -12,7 +12,13 @@ import pytest
 import torch
 
 from bruno_hil.errors import BrunoHilError
-from bruno_hil.training.config import ConfigError, RunConfig, load_config, parse_sets
+from bruno_hil.training.config import (
+    ConfigError,
+    RunConfig,
+    TrainingConfig,
+    load_config,
+    parse_sets,
+)
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
@@ -71,6 +77,8 @@ def test_saved_config_round_trips(tmp_path: Path) -> None:
         ("network:\n  fecap: {v_thr: 2}\n", ["network.fecap", "'v_thr'"]),
         ("network:\n  fecap: {v_thr_V: 50}\n", ["v_thr_V", "outside"]),
         ("data: [1, 2]\n", ["data", "expected a mapping"]),
+        ("training:\n  lr_schedule: step\n", ["training.lr_schedule", "'step'"]),
+        ("training:\n  warmup_epochs: -1\n", ["training.warmup_epochs = -1", ">= 0"]),
     ],
 )
 def test_bad_config_names_the_file_and_key(tmp_path: Path, text: str, fragments: list) -> None:
@@ -82,6 +90,19 @@ def test_bad_config_names_the_file_and_key(tmp_path: Path, text: str, fragments:
     assert str(path) in message
     for fragment in fragments:
         assert fragment in message
+
+
+def test_learning_rate_schedules() -> None:
+    constant = TrainingConfig(epochs=4, lr=1e-2, lr_schedule="constant", warmup_epochs=0.0)
+    assert [constant.lr_at(p) for p in (0.0, 1.5, 4.0)] == [1e-2] * 3
+    short = TrainingConfig(epochs=2, lr=1e-2, lr_schedule="constant", warmup_epochs=1.0)
+    assert short.lr_at(0.5) == pytest.approx(1e-2)  # the warm-up is a quarter of the run
+    cosine = TrainingConfig(epochs=4, lr=1e-2, lr_schedule="cosine", warmup_epochs=1.0)
+    assert cosine.lr_at(0.0) < 1e-4  # the warm-up starts near 0 ...
+    assert cosine.lr_at(0.5) == pytest.approx(5e-3, rel=1e-2)  # ... rises linearly ...
+    assert cosine.lr_at(1.0) == pytest.approx(1e-2)  # ... to the peak,
+    assert cosine.lr_at(2.5) == pytest.approx(5e-3)  # then half a cosine
+    assert cosine.lr_at(4.0) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -126,7 +147,11 @@ def _weights(trainer) -> dict[str, torch.Tensor]:
 
 def test_resumed_run_ends_with_bitwise_identical_weights(loop: ModuleType, tmp_path: Path) -> None:
     # 3-bit weights: stochastic rounding draws from the torch RNG on every forward pass.
-    config = load_config(None, [*TINY, "network.bits=3", "network.read_noise=0.05"])
+    config = load_config(
+        None,
+        [*TINY, "network.bits=3", "network.read_noise=0.05", "training.lr_schedule=cosine",
+         "training.warmup_epochs=0.5"],
+    )  # fmt: skip
     full = loop.Trainer.create(config, tmp_path / "full")
     full.fit()
     part = loop.Trainer.create(config, tmp_path / "part")
@@ -181,12 +206,16 @@ def test_fresh_run_refuses_a_used_folder_and_resume_needs_one(
 
 
 def test_training_changes_the_weights_and_uses_adamax(loop: ModuleType, tmp_path: Path) -> None:
-    config = load_config(None, [*TINY, "training.epochs=1"])
+    config = load_config(None, [*TINY, "training.epochs=1", "training.lr_schedule=cosine"])
     trainer = loop.Trainer.create(config, tmp_path / "run")
     before = _weights(trainer)
     trainer.fit()
     after = _weights(trainer)
     assert isinstance(trainer.optimizer, torch.optim.Adamax)
+    (group,) = trainer.optimizer.param_groups  # the last step's rate, on the schedule
+    n_batches = len(trainer.data.y_train) // config.training.batch_size
+    assert group["lr"] == pytest.approx(config.training.lr_at(1 - 1 / n_batches))
+    assert group["lr"] < config.training.lr
     changed = [k for k in before if not torch.equal(before[k], after[k])]
     assert changed, "no weight changed"
 

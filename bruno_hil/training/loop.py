@@ -274,9 +274,11 @@ class Trainer:
             disable=not self.config.training.progress,
             leave=False,
         )
-        for start in bar:
+        for k, start in enumerate(bar):
             inputs, labels = self.data.batch("train", order[start : start + size])
             loss, n_ok, _ = batch_loss(self.network, inputs, labels, chip)
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.config.training.lr_at(epoch + k / len(batches))
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
