@@ -16,9 +16,10 @@ import pandas as pd
 import pytest
 import pyvisa
 
+from bruno_hil.characterize.ngspice_backend import NgspiceBackend
 from bruno_hil.characterize.rram import iv_setpoints
 from bruno_hil.characterize.visa_backend import VisaBackend
-from bruno_hil.devices.params import RRAMParams
+from bruno_hil.devices.params import FeCapParams, RRAMParams
 from bruno_hil.emulator import (
     EmulatedSmu,
     EmulatedTester,
@@ -27,6 +28,7 @@ from bruno_hil.emulator import (
     ScpiServer,
     parse_fault,
 )
+from bruno_hil.emulator.dut import FECAP_CHUNK_POINTS, FeCapDut
 from bruno_hil.instruments import (
     FeTester,
     InstrumentCommandError,
@@ -311,3 +313,16 @@ def test_tester_fault_is_retried_and_the_waveform_unchanged() -> None:
         assert tester.reconnects == 1 and server.faults.log[0][1] == "drop"
     pd.testing.assert_frame_equal(got, expected)
     assert got["charge_C"].iloc[50] > 1e-11  # at V = 0 after the + half: switched, 2*P_s*A
+
+
+def test_a_long_fecap_waveform_is_simulated_in_pieces_that_join_exactly() -> None:
+    """The emulated capacitor simulates a long waveform in pieces (ngspice's PWL cost grows
+    as N^2), carrying P and the charge: the same data as one simulation, to 1e-5."""
+    t = np.linspace(0.0, 3e-3, 2 * FECAP_CHUNK_POINTS + 500)
+    v = 3.5 * np.sin(2 * np.pi * 1e3 * t)
+    pieces = FeCapDut().waveform(t, v)
+    whole = NgspiceBackend().fecap_waveform(t, v, FeCapParams())
+    assert np.array_equal(pieces["time_s"], t)
+    for column in ("charge_C", "current_A"):
+        error = np.abs(pieces[column].to_numpy() - whole[column].to_numpy())
+        assert error.max() < 1e-4 * np.ptp(whole[column]), column

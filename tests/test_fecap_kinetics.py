@@ -79,9 +79,11 @@ def test_builder_pulse_sequence() -> None:
         assert on[-1] - on[0] == pytest.approx(row.width_s)
         assert row.end_s - on[-1] == pytest.approx(5e-9)
         assert row.settled_s - row.end_s == pytest.approx(1e-6)
+    # it ends negatively poled, at 0 V, as it began (the next measurement's start)
+    assert v[-1] == 0.0 and v[t > pulses["settled_s"].iloc[-1]].min() == -3.5
     # edges every 0.1 V; holds geometric: few samples for decades of width
     assert np.abs(np.diff(v)).max() <= 0.1 + 1e-12
-    assert t.size < 1000
+    assert t.size < 1200
 
 
 def test_surrogate_matches_ngspice_on_the_pulses(data: dict[str, np.ndarray]) -> None:
@@ -109,9 +111,10 @@ def test_surrogate_matches_ngspice_on_the_pulses(data: dict[str, np.ndarray]) ->
 
 def test_kinetics_pin_down_the_merz_law(data: dict[str, np.ndarray]) -> None:
     """E_a, alpha and tau_0 freed together: all identifiable, within 2 %, 1 % and 10 %
-    (measured: -0.9 %, +0.3 %, +4.2 %); the curve RMSE is at the noise."""
+    (measured: -0.9 %, +0.3 %, +4.2 %); the curve RMSE is at the noise. Equally good
+    starts may disagree on tau_0 by a few %: it counts as identified within 10 %."""
     names = [*FECAP_FIT_NAMES, "alpha", "tau_0_s"]
-    f = fit_fecap(data["t"], data["v"], data["q"], names=names, substeps=1)
+    f = fit_fecap(data["t"], data["v"], data["q"], names=names, substeps=1, max_rel_spread=0.1)
     assert {"e_a_V_per_m", "alpha", "tau_0_s"} <= set(f.result.fitted), f.result.held
     values = f.result.values
     assert values["e_a_V_per_m"] == pytest.approx(TRUTH.e_a_V_per_m, rel=0.02)

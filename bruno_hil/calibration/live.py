@@ -36,7 +36,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bruno_hil.calibration.fecap import FeCapFit, fit_fecap, predict_charge
+from bruno_hil.calibration.fecap import (
+    FECAP_FIT_NAMES,
+    FECAP_MERZ_NAMES,
+    FeCapFit,
+    fit_fecap,
+    predict_charge,
+)
 from bruno_hil.calibration.report import curve_metrics
 from bruno_hil.calibration.rram import (
     Experiment,
@@ -279,11 +285,13 @@ class LiveResult:
         }
 
 
-def default_schedule(device: str) -> tuple[list[Any], list[Any]]:
-    """The stimuli added round by round and the held-out ones, per device. RRAM pulse
-    trains stay where the surrogate's ideal compliance describes a bench well (see
-    ``calibration/README.md``): moderate amplitudes, widths of 100 ns and more."""
-    if device == "fecap":
+def default_schedule(device: str, kinetics: bool = True) -> tuple[list[Any], list[Any]]:
+    """The stimuli added round by round and the held-out ones, per device. FeCap: with
+    ``kinetics`` (a backend that plays any waveform) switching-kinetics pulses, which pin
+    down the Merz law; without, loops and PUND only. RRAM pulse trains stay where the
+    surrogate's ideal compliance describes a bench well (see ``calibration/README.md``):
+    moderate amplitudes, widths of 100 ns and more."""
+    if device == "fecap" and kinetics:
         return (
             [
                 pv_loop(3.5, 1e3, 2, 400),
@@ -291,6 +299,11 @@ def default_schedule(device: str) -> tuple[list[Any], list[Any]]:
                 pund(3.5, 1e3, 200),
             ],
             [pv_loop(3.0, 2e3, 2, 400), switching_kinetics([1.1, 1.75, 3.5], [1e-4])],
+        )
+    if device == "fecap":
+        return (
+            [pv_loop(3.5, 1e3, 2, 400), pund(3.5, 1e3, 200), pv_loop(2.5, 1e3, 2, 400)],
+            [pv_loop(3.0, 2e3, 2, 400)],
         )
     if device == "rram":
         return (
@@ -433,7 +446,9 @@ def live_calibrate(
     """Run the live loop (see the module) for ``device`` (``fecap`` or ``rram``) on
     ``backend``. ``chip_params`` are the parameters the backend simulates (ignored by a
     real instrument); ``prior`` is the surrogate's starting point. ``schedule`` and
-    ``heldout`` (one stimulus or several) default to :func:`default_schedule`. The
+    ``heldout`` (one stimulus or several) default to :func:`default_schedule` (with the
+    FeCap's switching kinetics where the backend ``plays_nonuniform_waveforms``: then
+    the FeCap fit frees alpha and tau_0 too, unless ``fit_options`` name the fields). The
     held-out RMSE is in C (FeCap) or on the ``asinh(I/current_floor_A)`` scale (RRAM).
     RRAM ``measure_options`` may set ``compliance_A`` [A] (default 100 uA); pulse trains
     are fitted with the backend's ``pulse_shape`` if it has one (the ngspice and visa
@@ -442,7 +457,8 @@ def live_calibrate(
     conditioning RESET sweep to ``reset_V`` [V] (:func:`reset_setpoints`), and the fit
     (and a simulated chip) start every experiment from the fully reset gap ``g_max_m``;
     with ``reset_V=None`` there is no conditioning and both start from ``g_init_m``."""
-    default_stimuli, default_heldout = default_schedule(device)
+    kinetics = getattr(backend, "plays_nonuniform_waveforms", False) and schedule is None
+    default_stimuli, default_heldout = default_schedule(device, kinetics)
     stimuli = list(schedule) if schedule is not None else default_stimuli
     if heldout is None:
         held = default_heldout
@@ -453,6 +469,9 @@ def live_calibrate(
         "fit": dict(fit_options or {}),
         "reset_V": reset_V,
     }
+    if device == "fecap" and "names" not in options["fit"]:
+        merz = FECAP_MERZ_NAMES if kinetics else ()
+        options["fit"]["names"] = [*FECAP_FIT_NAMES, *merz]
     rounds_of = _FeCapRounds if device == "fecap" else _RRAMRounds
     step = rounds_of(backend, chip_params, held, options)  # type: ignore[arg-type]
     rounds: list[LiveRound] = []

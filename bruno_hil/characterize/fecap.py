@@ -215,7 +215,9 @@ def switching_kinetics_waveform(
     """Switching-kinetics (nucleation-limited switching) pulses. For each amplitude (outer
     loop) and width (inner loop): a poling pulse held at ``poling_V`` [V] (< 0) for
     ``poling_s`` [s], which resets P to -P_s; ``pause_s`` [s] at 0 V; a positive pulse held
-    at the amplitude [V] for the width [s]; ``pause_s`` at 0 V. Every edge is linear,
+    at the amplitude [V] for the width [s]; ``pause_s`` at 0 V. A last poling pulse and
+    pause leave the device negatively poled, as the other stimuli do (a real device keeps
+    its state for the next measurement). Every edge is linear,
     ``edge_s`` [s] long (not part of the hold times) and sampled every ``edge_step_V`` [V]
     at most; holds and pauses are sampled at times growing geometrically from ``edge_s``
     after their start, ``points_per_decade`` per decade, which resolves P's switching (it
@@ -268,6 +270,10 @@ def switching_kinetics_waveform(
                     "settled_s": w.t[-1],
                 }
             )
+    w.edge(poling_V)
+    w.hold(poling_s)
+    w.edge(0.0)
+    w.hold(pause_s)
     return np.array(w.t), np.array(w.v), pd.DataFrame(rows)
 
 

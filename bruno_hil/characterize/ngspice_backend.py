@@ -164,6 +164,9 @@ class NgspiceBackend:
     """:class:`~bruno_hil.characterize.backend.MeasurementBackend` on the ngspice compact
     models, in this process's shared libngspice."""
 
+    plays_nonuniform_waveforms = True
+    """Any piecewise-linear FeCap waveform is simulated and sampled where asked."""
+
     def __init__(self, settings: BenchSettings | None = None) -> None:
         self.settings = settings or BenchSettings()
         self._runner: NgspiceRunner | None = NgspiceRunner.shared()

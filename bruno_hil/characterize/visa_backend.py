@@ -51,8 +51,10 @@ DEFAULT_STREAM_DIR = Path(tempfile.gettempdir()) / "bruno_hil_visa"
 DC_COLUMNS = ("voltage_V", "device_voltage_V", "current_A")
 PULSE_COLUMNS = ("pulse", "amplitude_V", "read_current_A", "device_voltage_V", "conductance_S")
 FECAP_COLUMNS = ("time_s", "voltage_V", "current_A", "charge_C")
-MAX_GRID_POINTS = 200_000
-"""Most samples of a waveform resampled onto the source's uniform grid."""
+MAX_GRID_POINTS = 20_000
+"""Most samples of a waveform resampled onto the source's uniform grid: the readback of
+three digitizer channels as SCPI text, and the emulator's simulation (~4 s for 20k
+points), stay within the instruments' 10 s timeout."""
 D = TypeVar("D", Keithley2400, FeTester)
 
 
@@ -68,6 +70,10 @@ def _request_key(kind: str, **request: object) -> str:
 class VisaBackend:
     """:class:`MeasurementBackend` on the instrument at the VISA ``resource`` (see the
     module). The instrument is opened on first use and closed by :meth:`close`."""
+
+    plays_nonuniform_waveforms = False
+    """The FeCap source plays one sample rate: a waveform of ns edges in ms holds (the
+    switching-kinetics pulses) does not fit its record (see :meth:`fecap_waveform`)."""
 
     def __init__(
         self,
@@ -184,8 +190,8 @@ class VisaBackend:
     ) -> pd.DataFrame:
         """See :meth:`MeasurementBackend.fecap_waveform`. The waveform source plays at one
         sample rate: a waveform whose points are not uniformly spaced is played on a
-        uniform grid at its shortest spacing (the piecewise-linear path sampled there) and
-        the digitized channels are interpolated back to ``time_s``."""
+        uniform grid at its shortest spacing (:func:`_uniform_grid`) and the digitized
+        channels are interpolated back to ``time_s``."""
         t, v = _waveform(time_s, voltage_V)
         tester = self._driver(FeTester, "a P-V waveform")
         tester.limits.check_voltages(v, "voltage_V")
@@ -195,12 +201,7 @@ class VisaBackend:
             return read_complete(path, FECAP_COLUMNS)
         dt = np.diff(t)
         uniform = np.allclose(dt, dt[0], rtol=UNIFORM_RTOL, atol=0.0)
-        grid = t if uniform else np.linspace(0.0, t[-1], int(np.ceil(t[-1] / dt.min())) + 1)
-        if grid.size > MAX_GRID_POINTS:
-            raise MeasurementError(
-                f"time_s: playing this waveform at its shortest spacing ({dt.min():g} s) needs"
-                f" {grid.size} samples, more than {MAX_GRID_POINTS}; sample it uniformly"
-            )
+        grid = t if uniform else _uniform_grid(t)
         tester.configure()
         with tester.guard():
             played = tester.waveform(grid, np.interp(grid, t, v))
@@ -213,6 +214,22 @@ class VisaBackend:
         if self._instrument is not None:
             self._instrument.close()
             self._instrument = None
+
+
+def _uniform_grid(time_s: np.ndarray) -> np.ndarray:
+    """A uniform grid [s] over ``time_s`` at its shortest spacing, within
+    :data:`MAX_GRID_POINTS` (a coarser grid would play a different waveform than the one
+    the data are reported for)."""
+    shortest = float(np.diff(time_s).min())
+    n = int(np.ceil(time_s[-1] / shortest)) + 1
+    if n > MAX_GRID_POINTS:
+        raise MeasurementError(
+            f"time_s: playing this waveform at its shortest spacing ({shortest:.3g} s) needs"
+            f" {n} source samples, more than {MAX_GRID_POINTS}; sample it uniformly, or more"
+            " coarsely (switching-kinetics pulses with ns edges in ms holds need a simulator"
+            " or a pulse source)"
+        )
+    return np.linspace(0.0, float(time_s[-1]), n)
 
 
 def _resample(data: pd.DataFrame, time_s: np.ndarray) -> pd.DataFrame:

@@ -23,12 +23,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bruno_hil.calibration.fecap import (
-    FECAP_FIT_NAMES,
-    FECAP_MERZ_NAMES,
-    charge_from_measurement,
-    fit_fecap,
-)
+from bruno_hil.calibration.fecap import FECAP_FIT_NAMES, charge_from_measurement, fit_fecap
 from bruno_hil.calibration.io import load_measurement, rram_file_kind
 from bruno_hil.calibration.live import LiveResult, LiveRound, live_calibrate
 from bruno_hil.calibration.report import (
@@ -215,17 +210,15 @@ def fecap(
     as_json: JsonOption = False,
 ) -> None:
     """Fit P_s, E_a, t_int, leakage I_0 and C_par (default; --free to change) to a charge
-    (P-V) waveform: columns time_s, voltage_V and charge_C or polarization_C_per_m2. Live,
-    whose stimuli include switching-kinetics pulses, alpha and tau_0 are fitted too."""
-    live_names = (*FECAP_FIT_NAMES, *FECAP_MERZ_NAMES)
-    names = _names(free, FECAP_FIT_NAMES if data else live_names, FeCapParams)
+    (P-V) waveform: columns time_s, voltage_V and charge_C or polarization_C_per_m2. Live
+    on ngspice, whose stimuli include switching-kinetics pulses, alpha and tau_0 too."""
+    names = _names(free, FECAP_FIT_NAMES, FeCapParams)
     prior = FeCapParams.from_options(device_params, param)
     options = {"n_starts": starts, "seed": seed}
     if data is None:
         chip_params = FeCapParams().with_overrides(chip_param or [])
-        _live(
-            "fecap", chip, chip_params, prior, noise_rel, {"names": names, **options}, out, as_json
-        )
+        fit = options | ({"names": names} if free else {})  # else the live loop's choice
+        _live("fecap", chip, chip_params, prior, noise_rel, fit, out, as_json)
         return
     overrides = {k: v for k, v in (("area_m2", area_m2), ("t_hzo_m", t_hzo_m)) if v is not None}
     m = load_measurement(data, "fecap", overrides)

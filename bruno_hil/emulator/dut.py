@@ -32,6 +32,9 @@ from bruno_hil.devices.params import FeCapParams, RRAMParams
 
 NGSPICE_LOCK = threading.Lock()
 """Held around every ngspice call of the emulator."""
+FECAP_CHUNK_POINTS = 4000
+"""Longest piece of a FeCap waveform simulated in one ngspice run (see
+:meth:`FeCapDut.waveform`)."""
 
 
 class RRAMDut:
@@ -118,14 +121,32 @@ class FeCapDut:
 
     def waveform(self, time_s: np.ndarray, voltage_V: np.ndarray) -> pd.DataFrame:
         """Drive the waveform from the present polarization: the columns of
-        :meth:`NgspiceBackend.fecap_waveform`."""
+        :meth:`NgspiceBackend.fecap_waveform`. A long waveform is simulated in pieces of
+        :data:`FECAP_CHUNK_POINTS` points, the polarization and the integrated charge
+        carried across (ngspice scans a PWL source linearly at every step, so one piece
+        of N points costs ~N^2: 20k points took 7 s, 50k 37 s)."""
         self.applied_V += [float(voltage_V.min()), float(voltage_V.max())]
+        pieces = []
+        for start in range(0, time_s.size - 1, FECAP_CHUNK_POINTS - 1):
+            stop = min(start + FECAP_CHUNK_POINTS, time_s.size)
+            pieces.append(self._piece(time_s[start:stop], voltage_V[start:stop], pieces))
+        return pd.concat(pieces, ignore_index=True)
+
+    def _piece(
+        self, time_s: np.ndarray, voltage_V: np.ndarray, before: list[pd.DataFrame]
+    ) -> pd.DataFrame:
+        """One piece from the present polarization, continuing the pieces ``before`` (its
+        first point is their last one)."""
         backend = _StatefulFeCapBench(self.p_fraction)
         with NGSPICE_LOCK:
-            data = backend.fecap_waveform(time_s, voltage_V, self.params)
+            data = backend.fecap_waveform(time_s - time_s[0], voltage_V, self.params)
         p_end = float(data["model_polarization_C_per_m2"].iloc[-1]) / self.params.p_s_C_per_m2
         self.p_fraction = float(np.clip(p_end, -1.0, 1.0))
-        return data
+        data["time_s"] = time_s
+        if not before:
+            return data
+        data["charge_C"] += before[-1]["charge_C"].iloc[-1]
+        return data.iloc[1:]  # its first point starts from ngspice's operating point
 
 
 class _StatefulFeCapBench(NgspiceBackend):
@@ -151,4 +172,4 @@ class _StatefulFeCapBench(NgspiceBackend):
         )
 
 
-__all__ = ["NGSPICE_LOCK", "FeCapDut", "RRAMDut"]
+__all__ = ["FECAP_CHUNK_POINTS", "NGSPICE_LOCK", "FeCapDut", "RRAMDut"]
