@@ -29,6 +29,7 @@ and the tests make synthetic "measured" data from the compact models.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,9 +47,8 @@ from bruno_hil.calibration.fecap import (
 from bruno_hil.calibration.report import curve_metrics
 from bruno_hil.calibration.rram import (
     Experiment,
-    PulseTrain,
     RRAMFit,
-    Sweep,
+    experiment_from_frame,
     fit_rram_experiments,
     measured_current_A,
     predict_experiment,
@@ -233,23 +233,11 @@ def rram_experiment(
     """The fit's view of a measurement from :func:`measure_rram`: a
     :class:`~bruno_hil.calibration.rram.Sweep`, or a :class:`~bruno_hil.calibration.rram.
     PulseTrain` played with the bench's pulse ``shape`` behind ``compliance_A`` [A]."""
-    if isinstance(stimulus, PulseStimulus):
-        return PulseTrain(
-            stimulus.amplitude_V,
-            stimulus.width_s,
-            stimulus.read_V,
-            compliance_A,
-            data["read_current_A"].to_numpy(),
-            data["read_voltage_V"].to_numpy(),
-            shape or PulseShape(),
-            stimulus.name,
-        )
-    return Sweep(
-        data["time_s"].to_numpy(),
-        data["voltage_V"].to_numpy(),
-        data["current_A"].to_numpy(),
-        stimulus.name,
-    )
+    if not isinstance(stimulus, PulseStimulus):
+        return experiment_from_frame(data, stimulus.name)
+    settings = {"width_s": stimulus.width_s, "read_V": stimulus.read_V}
+    settings |= {"compliance_A": compliance_A, **dataclasses.asdict(shape or PulseShape())}
+    return experiment_from_frame(data, stimulus.name, settings)
 
 
 @dataclass

@@ -42,8 +42,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from bruno_hil.calibration.fit import (
@@ -291,28 +293,37 @@ def experiment_model(
     return RRAMPulseModel(experiment, params, names, current_floor_A)
 
 
-def experiment_from_file(m: Measurement) -> Experiment:
-    """The experiment of a validated ``rram`` (sweep) or ``rram_pulses`` file, named after
-    the file."""
-    name = m.path.name
-    if m.kind == "rram":
+def experiment_from_frame(
+    data: pd.DataFrame, name: str, settings: Mapping[str, Any] | None = None
+) -> Experiment:
+    """The experiment of a table with the file columns (:mod:`bruno_hil.calibration.io`):
+    a :class:`Sweep` (``time_s``, ``voltage_V``, ``current_A``), or with ``amplitude_V``
+    a :class:`PulseTrain` whose ``settings`` give ``width_s`` [s], ``read_V`` [V],
+    ``compliance_A`` [A] and, optionally, the :class:`PulseShape` fields."""
+    if "amplitude_V" not in data:
         return Sweep(
-            m.data["time_s"].to_numpy(),
-            m.data["voltage_V"].to_numpy(),
-            m.data["current_A"].to_numpy(),
+            data["time_s"].to_numpy(),
+            data["voltage_V"].to_numpy(),
+            data["current_A"].to_numpy(),
             name,
         )
-    shape = {k: m.metadata[k] for k in ("edge_fraction", "read_s", "pause_s") if k in m.metadata}
+    s = dict(settings or {})
+    shape = {k: s[k] for k in ("edge_fraction", "read_s", "pause_s") if k in s}
     return PulseTrain(
-        m.data["amplitude_V"].to_numpy(),
-        m.metadata["width_s"],
-        m.metadata["read_V"],
-        m.metadata["compliance_A"],
-        m.data["read_current_A"].to_numpy(),
-        m.data["read_voltage_V"].to_numpy() if "read_voltage_V" in m.data else None,
+        data["amplitude_V"].to_numpy(),
+        s["width_s"],
+        s["read_V"],
+        s["compliance_A"],
+        data["read_current_A"].to_numpy(),
+        data["read_voltage_V"].to_numpy() if "read_voltage_V" in data else None,
         PulseShape(**shape),
         name,
     )
+
+
+def experiment_from_file(m: Measurement) -> Experiment:
+    """The experiment of a validated ``rram`` or ``rram_pulses`` file, named after it."""
+    return experiment_from_frame(m.data, m.path.name, m.metadata)
 
 
 def predict_experiment(params: RRAMParams, experiment: Experiment) -> np.ndarray:
@@ -401,6 +412,7 @@ __all__ = [
     "RRAMPulseModel",
     "Sweep",
     "experiment_from_file",
+    "experiment_from_frame",
     "experiment_model",
     "fit_rram",
     "fit_rram_experiments",

@@ -148,7 +148,7 @@ class TrainingConfig:
         _positive("training.batch_size", self.batch_size)
         _positive("training.lr", self.lr)
         _choice("training.lr_schedule", self.lr_schedule, ("constant", "cosine"))
-        if not 0.0 <= self.warmup_epochs < math.inf:
+        if not (math.isfinite(self.warmup_epochs) and self.warmup_epochs >= 0.0):
             raise ConfigError(f"training.warmup_epochs = {self.warmup_epochs}: must be >= 0")
         _positive("training.eval_every", self.eval_every)
 
@@ -157,7 +157,7 @@ class TrainingConfig:
         factor = 1.0
         warmup = min(self.warmup_epochs, 0.25 * self.epochs)
         if progress_epochs < warmup:
-            factor = (progress_epochs + 1e-3) / warmup
+            factor = (progress_epochs + 1e-3) / warmup  # the first step is not at 0
         elif self.lr_schedule == "cosine":
             done = (progress_epochs - warmup) / (self.epochs - warmup)
             factor = 0.5 * (1.0 + math.cos(math.pi * min(done, 1.0)))
