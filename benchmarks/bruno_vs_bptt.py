@@ -43,7 +43,7 @@ def measure(mode: str, hidden: int, repeats: int, n_steps: int, batch: int, n_in
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        loss, _, _ = loop.batch_loss(net, inputs, labels, None)
+        loss, *_ = loop.batch_loss(net, inputs, labels, None)
         loss.backward()
         times.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base

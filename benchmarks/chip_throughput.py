@@ -8,7 +8,7 @@ Three tables, each measured in this one run (medians over ``--repeats``):
      ``ngspice -b -r out.raw`` on it, one after another;
    * ``bare solve``: the sum of ngspice's own "Total analysis time" of those runs (the
      floor for any way of driving ngspice on one core);
-   * ``toolkit, W workers``: :meth:`NgspiceChip.run_layer` with W local processes.
+   * ``toolkit, W workers``: :meth:`NgspiceChip.run_neurons` with W local processes.
 2. **Presenting samples** to one neuron: one transient per sample (what the chip does)
    vs all samples back to back in one transient (no reset between them: a lower bound on
    the cost of a sequence-with-reset circuit).
@@ -97,12 +97,12 @@ def neuron_layer_table(args: argparse.Namespace, ngspice: str) -> None:
     rows = [("naive (file + fresh ngspice -b per run)", naive), ("bare solve (sum)", bare)]
     for workers in sorted({1, 2, os.cpu_count() or 1}):
         chip = NgspiceChip(workers=workers)
-        chip.run_layer("output", currents[:, :1, :1], DT_S, params)  # start the workers
+        chip.run_neurons("output", currents[:, :1, :1], DT_S, params)  # start the workers
         rows.append(
             (
                 f"toolkit, {workers} worker{'s' if workers > 1 else ''}",
                 median_s(
-                    lambda c=chip: c.run_layer("output", currents, DT_S, params), args.repeats
+                    lambda c=chip: c.run_neurons("output", currents, DT_S, params), args.repeats
                 ),
             )
         )

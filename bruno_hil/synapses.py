@@ -17,9 +17,7 @@ import torch
 from torch import nn
 
 from bruno_hil.physics.quantize import quantize_abs_max
-
-BITS: tuple[int | None, ...] = (None, 8, 4, 3)
-"""Supported weight resolutions (None: full precision)."""
+from bruno_hil.settings import WEIGHT_BITS, check_choice, check_cv
 
 
 class RRAMLinear(nn.Module):
@@ -35,15 +33,11 @@ class RRAMLinear(nn.Module):
         current_scale_A: float = 1.0,
     ) -> None:
         super().__init__()
-        if bits not in BITS:
-            raise ValueError(f"RRAM bits = {bits}: choose one of {list(BITS)}")
+        check_choice("network.bits", bits, WEIGHT_BITS)
         if n_in < 1 or n_out < 1:
             raise ValueError(f"RRAMLinear: need n_in, n_out >= 1, got {n_in}, {n_out}")
-        if not (0.0 <= variability_cv < 0.5 and 0.0 <= read_noise < 0.5):
-            raise ValueError(
-                f"RRAMLinear: variability_cv = {variability_cv} and read_noise = {read_noise}"
-                " must lie in [0, 0.5)"
-            )
+        check_cv("network.variability_cv", variability_cv)
+        check_cv("network.read_noise", read_noise)
         if not current_scale_A > 0:
             raise ValueError(f"RRAMLinear: current_scale_A = {current_scale_A} must be > 0 A")
         self.bits = bits

@@ -42,7 +42,7 @@ def mode_gradients(
         net = Network(config.network, data.n_inputs, data.n_classes, base.data.dt_s, "sweep")
         net.load_state_dict(reference.state_dict())
         t0 = time.perf_counter()
-        loss, _, _ = batch_loss(net, inputs, labels, None)
+        loss, *_ = batch_loss(net, inputs, labels, None)
         loss.backward()
         grads: dict[str, torch.Tensor | float] = {
             name: p.grad.detach().clone().ravel() for name, p in net.named_parameters()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bruno_hil.training import Trainer, load_config, open_chip
+from bruno_hil.training import Trainer, load_config
 
 FIDELITY_KEYS = (
     "chip_surrogate_agreement",
@@ -62,7 +62,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, float]:
     ideal_config = dataclasses.replace(
         config, hil=dataclasses.replace(config.hil, variability_cv=0.0)
     )
-    ideal, variable = open_chip(ideal_config), open_chip(config)
+    ideal, variable = ideal_config.open_chip(), config.open_chip()
     try:
         trainer = Trainer.create(config, run_dir / "in_the_loop", variable)
         trainer.fit(stop_after=args.software_epochs)

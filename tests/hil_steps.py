@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from bruno_hil.chip import Chip, NeuronLayer
+from bruno_hil.neurons import FeLIFLayer
 from bruno_hil.training import loop
+from bruno_hil.training.network import ChipReads, Network
 
 
 def chip_losses(
@@ -20,9 +23,19 @@ def chip_losses(
     optimizer = torch.optim.Adamax(net.parameters(), lr=lr)
     losses = []
     for _ in range(steps):
-        loss, _, _ = loop.batch_loss(net, inputs, labels, chip)
+        loss, *_ = loop.batch_loss(net, inputs, labels, chip)
         losses.append(loss.item())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     return losses
+
+
+def layer_trace(chip: Chip, name: NeuronLayer, layer: FeLIFLayer, current: torch.Tensor):
+    """What the network's forward pass makes of ``chip``'s recording of neuron layer
+    ``name`` for ``current`` [T, B, N] [A]: the layer's fine trace (spiked-or-not per step,
+    the chip's V and P, completed by the layer's model where the chip did not observe)
+    and the recording itself."""
+    reads = ChipReads()
+    trace = Network._chip_neurons(chip, name, layer, current, reads)
+    return trace, reads.neurons[name]

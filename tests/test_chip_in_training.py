@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from bruno_hil.chip.crossbar_chip import ChipCrossbars, CrossbarChipSettings
-from bruno_hil.chip.crossbar_circuit import CrossbarError, CrossbarSettings
+from bruno_hil.chip.crossbar_circuit import CrossbarSettings
+from bruno_hil.chip.fidelity import Fidelity
 from bruno_hil.chip.ngspice_chip import NgspiceChip
 from bruno_hil.neurons import FeLIFLayer
+from bruno_hil.settings import SettingsError
 from bruno_hil.synapses import RRAMLinear
 from bruno_hil.training import loop
 from bruno_hil.training.config import ConfigError, load_config
@@ -19,6 +21,11 @@ from bruno_hil.training.config import ConfigError, load_config
 def _synapse(n_in: int = 40, n_out: int = 20, seed: int = 0) -> RRAMLinear:
     torch.manual_seed(seed)
     return RRAMLinear(n_in, n_out, current_scale_A=20e-9)
+
+
+def _w(synapse: RRAMLinear) -> np.ndarray:
+    """The synapse's float weights [outputs, inputs], as the network hands them to a chip."""
+    return synapse.weight.detach().double().numpy()
 
 
 def _inputs(shape: tuple[int, ...], high: float = 2.0, seed: int = 1) -> torch.Tensor:
@@ -36,14 +43,14 @@ def test_programmed_crossbar_gives_the_quantized_synapse_currents() -> None:
     wq = torch.round(w / abs_max * 7) * abs_max / 7
     expected = synapse.current_scale_A * x @ wq.T
     crossbars = ChipCrossbars(CrossbarChipSettings(program_bits=4))
-    layer = crossbars.layer("syn_in", synapse.weight, synapse.current_scale_A)
+    layer = crossbars.layer("syn_in", _w(synapse), synapse.current_scale_A)
     assert layer.circuit.n_tiles == 4
     chip = crossbars.currents_A(layer, x.numpy())
     assert chip.shape == (5, 3, 20)
     np.testing.assert_allclose(chip, expected.numpy(), rtol=1e-6, atol=1e-6 * abs(chip).max())
 
     fine = ChipCrossbars(CrossbarChipSettings(program_bits=12))
-    layer = fine.layer("syn_in", synapse.weight, synapse.current_scale_A)
+    layer = fine.layer("syn_in", _w(synapse), synapse.current_scale_A)
     chip = fine.currents_A(layer, x.numpy())
     float_currents = (synapse.current_scale_A * x @ w.T).numpy()
     rel = np.abs(chip - float_currents).sum() / np.abs(float_currents).sum()
@@ -56,7 +63,7 @@ def test_spike_counts_arrive_as_read_pulses() -> None:
     synapse = _synapse(16, 6)
     counts = torch.from_numpy(np.random.default_rng(3).integers(0, 5, (4, 2, 16)).astype(float))
     crossbars = ChipCrossbars(CrossbarChipSettings(program_bits=12))
-    layer = crossbars.layer("syn_out", synapse.weight, synapse.current_scale_A)
+    layer = crossbars.layer("syn_out", _w(synapse), synapse.current_scale_A)
     chip = crossbars.currents_A(layer, counts.numpy(), spike_counts=True)
     expected = synapse(counts.float()).detach().double().numpy()
     assert np.abs(chip - expected).sum() / np.abs(expected).sum() < 1e-3
@@ -67,7 +74,7 @@ def test_spike_counts_arrive_as_read_pulses() -> None:
 def test_the_dac_clips_inputs_above_full_scale() -> None:
     synapse = _synapse(8, 4)
     crossbars = ChipCrossbars(CrossbarChipSettings(program_bits=12, input_full_scale=1.0))
-    layer = crossbars.layer("syn_out", synapse.weight, synapse.current_scale_A)
+    layer = crossbars.layer("syn_out", _w(synapse), synapse.current_scale_A)
     x = np.full((1, 1, 8), 3.0)
     np.testing.assert_allclose(
         crossbars.currents_A(layer, x), crossbars.currents_A(layer, np.ones((1, 1, 8))), rtol=1e-9
@@ -77,19 +84,19 @@ def test_the_dac_clips_inputs_above_full_scale() -> None:
 def test_reprogramming_follows_program_every_and_keeps_the_devices() -> None:
     synapse = _synapse(8, 4)
     crossbars = ChipCrossbars(CrossbarChipSettings(program_every=3, variability_cv=0.1), seed=5)
-    first = crossbars.layer("syn_in", synapse.weight, synapse.current_scale_A)
+    first = crossbars.layer("syn_in", _w(synapse), synapse.current_scale_A)
     for _ in range(2):
         crossbars.weights_updated()
-        assert crossbars.layer("syn_in", synapse.weight, synapse.current_scale_A) is first
+        assert crossbars.layer("syn_in", _w(synapse), synapse.current_scale_A) is first
     crossbars.weights_updated()
-    again = crossbars.layer("syn_in", synapse.weight, synapse.current_scale_A)
+    again = crossbars.layer("syn_in", _w(synapse), synapse.current_scale_A)
     assert again is not first and crossbars.programmings == 2
     # the same weights on the same chip give the same conductances: variability is per device
     np.testing.assert_array_equal(again.circuit.g_pos_S, first.circuit.g_pos_S)
     crossbars.weights_updated(force=True)
-    assert crossbars.layer("syn_in", synapse.weight, synapse.current_scale_A) is not again
+    assert crossbars.layer("syn_in", _w(synapse), synapse.current_scale_A) is not again
     other_chip = ChipCrossbars(CrossbarChipSettings(variability_cv=0.1), seed=6)
-    other = other_chip.layer("syn_in", synapse.weight, synapse.current_scale_A)
+    other = other_chip.layer("syn_in", _w(synapse), synapse.current_scale_A)
     assert not np.allclose(other.circuit.g_pos_S, first.circuit.g_pos_S)
 
 
@@ -113,17 +120,19 @@ def test_chip_crossbar_forward_with_the_synapse_gradient() -> None:
     torch.manual_seed(0)
     net = loop.Network(config.network, data.n_inputs, data.n_classes, config.data.dt_s, "t")
     inputs, labels = data.batch("train", np.arange(6))
-    chip = loop.open_chip(config)
+    chip = config.open_chip()
     try:
-        loss, _, _ = loop.batch_loss(net, inputs, labels, chip)
+        loss, _, _, reads = loop.batch_loss(net, inputs, labels, chip)
         loss.backward()
         chip_grad = net.syn_in.weight.grad.clone()
         assert chip.stats.crossbar_reads == 2 and chip.stats.programmings == 2
-        assert chip.fidelity.as_dict()["fidelity_crossbar_rel_err"] < 1e-3
+        fidelity = Fidelity()
+        loop.tally_fidelity(fidelity, reads, {})
+        assert fidelity.as_dict()["fidelity_crossbar_rel_err"] < 1e-3
     finally:
         chip.close()
     net.zero_grad()
-    loss_sw, _, _ = loop.batch_loss(net, inputs, labels, None)
+    loss_sw, *_ = loop.batch_loss(net, inputs, labels, None)
     loss_sw.backward()
     cos = torch.nn.functional.cosine_similarity(
         chip_grad.flatten(), net.syn_in.weight.grad.flatten(), dim=0
@@ -142,9 +151,16 @@ def test_neuron_fidelity_improves_with_the_surrogate_inner_steps() -> None:
     medians = []
     try:
         for n_inner in (20, 1000):
-            chip.reset_fidelity()
-            chip.fine("output", FeLIFLayer(2, n_inner=n_inner), current)
-            medians.append(chip.fidelity.as_dict())
+            layer = FeLIFLayer(2, n_inner=n_inner)
+            rec = chip.run_neurons("output", current.numpy(), layer.dt_s, layer.params)
+            model = layer.surrogate_fine(current)
+            fidelity = Fidelity()
+            fidelity.add_neurons(
+                (rec.v_V, rec.p_C_per_m2, rec.spikes),
+                [a.numpy() for a in (model.v_V, model.p_C_per_m2, model.spikes)],
+                ~rec.failed,
+            )
+            medians.append(fidelity.as_dict())
     finally:
         chip.close()
     coarse, fine = medians
@@ -166,7 +182,7 @@ def test_hil_settings_reach_the_chip() -> None:
             "network.fecap={v_thr_V: 2.4}",
         ],
     )
-    chip = loop.open_chip(config)
+    chip = config.open_chip()
     try:
         s = chip.crossbars.settings
         g_min, g_max = chip.crossbars.g_range_S
@@ -197,7 +213,7 @@ def test_bad_hil_settings_are_named(sets: list[str], message: str) -> None:
 
 
 def test_bad_crossbar_chip_settings_are_named() -> None:
-    with pytest.raises(CrossbarError, match="program_every"):
+    with pytest.raises(SettingsError, match="program_every"):
         CrossbarChipSettings(program_every=0)
-    with pytest.raises(CrossbarError, match="input_full_scale"):
+    with pytest.raises(SettingsError, match="input_full_scale"):
         CrossbarChipSettings(input_full_scale=0.0, circuit=CrossbarSettings())

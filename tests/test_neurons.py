@@ -121,8 +121,8 @@ def test_lif_layer_integrates_leaks_and_resets() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"mode": "euler"}, "FeLIF mode 'euler'"),
-        ({"surrogate": "relu"}, "surrogate 'relu'"),
+        ({"mode": "euler"}, "network.mode = 'euler'"),
+        ({"surrogate": "relu"}, "surrogate = 'relu'"),
         ({"n_inner": 0}, "n_inner"),
         ({"variability_cv": 0.7}, "variability_cv"),
     ],

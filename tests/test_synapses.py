@@ -78,7 +78,7 @@ def test_quantized_layer_uses_at_most_2L_plus_1_distinct_weights() -> None:
 
 @pytest.mark.parametrize("bits", [5, 1])
 def test_unsupported_bits_are_a_clear_error(bits: int) -> None:
-    with pytest.raises(ValueError, match=f"RRAM bits = {bits}"):
+    with pytest.raises(ValueError, match=f"network.bits = {bits}"):
         RRAMLinear(4, 4, bits=bits)
 
 

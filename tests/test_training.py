@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
+from bruno_hil.chip import ChipStats, CrossbarRecording, LayerRecording
 from bruno_hil.errors import BrunoHilError
 from bruno_hil.training.config import (
     ConfigError,
@@ -53,7 +54,10 @@ def test_defaults_need_no_file() -> None:
 
 def test_yaml_file_and_sets_override_defaults(tmp_path: Path) -> None:
     path = tmp_path / "exp.yaml"
-    path.write_text("seed: 4\nnetwork:\n  bits: 3\n  fecap: {v_thr_V: 2.0}\ntraining:\n  lr: 1\n")
+    path.write_text(
+        "seed: 4\nchip: surrogate\n"
+        "network:\n  bits: 3\n  fecap: {v_thr_V: 2.0}\ntraining:\n  lr: 1\n"
+    )
     config = load_config(path, ["training.epochs=7", "network.neuron=lif"])
     assert config.seed == 4 and config.network.bits == 3 and config.training.lr == 1.0
     assert config.training.epochs == 7 and config.network.neuron == "lif"
@@ -116,14 +120,14 @@ def test_parse_sets_builds_nested_values() -> None:
         parse_sets(["epochs"])
 
 
-def test_chip_selection(loop: ModuleType) -> None:
-    assert loop.open_chip(load_config(None, ["chip=surrogate"])) is None
+def test_chip_selection() -> None:
+    assert load_config(None, ["chip=surrogate"]).open_chip() is None
     with pytest.raises(BrunoHilError, match="not on a visa bench"):
-        loop.open_chip(load_config(None, ["chip=visa://TCPIP::1.2.3.4::INSTR"]))
-    with pytest.raises(loop.ChipUnavailableError, match="unknown chip"):
-        loop.open_chip(load_config(None, ["chip=fpga"]))
-    with pytest.raises(loop.ChipUnavailableError, match=r"network\.neuron = 'lif'"):
-        loop.open_chip(load_config(None, ["network.neuron=lif"]))
+        load_config(None, ["chip=visa://TCPIP::1.2.3.4::INSTR"])
+    with pytest.raises(ConfigError, match="unknown chip"):
+        load_config(None, ["chip=fpga"])
+    with pytest.raises(ConfigError, match=r"network\.neuron = 'lif'"):
+        load_config(None, ["network.neuron=lif"])
 
 
 def test_build_dataset_applies_the_subset(loop: ModuleType) -> None:
@@ -232,9 +236,10 @@ def test_smoke_training_beats_chance(loop: ModuleType, tmp_path: Path) -> None:
 
 
 def test_forward_asks_the_chip_for_each_layer(loop: ModuleType) -> None:
-    """A chip backend is consulted once per crossbar with its input and once per neuron
-    layer with that layer's input current; a chip that supplies no override (None) leaves
-    the forward pass unchanged."""
+    """A chip is asked once per layer it holds, crossbars with their inputs and neuron layers
+    with their input currents, in data-path order; a chip whose recordings are the
+    surrogate's own leaves the forward pass unchanged, and a chip that holds no layer is
+    never asked."""
     config = load_config(None, [*TINY, "network.bits=null"])
     data = loop.build_dataset(config.data)
     torch.manual_seed(0)
@@ -242,23 +247,37 @@ def test_forward_asks_the_chip_for_each_layer(loop: ModuleType) -> None:
     inputs, _ = data.batch("train", np.arange(3))
     calls = []
 
-    class RecordingChip:
-        def synapse(self, name, module, x, current):
-            calls.append((name, tuple(x.shape)))
-            return None
+    class MirrorChip:
+        """Records what it is asked and answers with the torch model's own values."""
 
-        def fine(self, name, layer, current):
-            calls.append((name, tuple(current.shape)))
-            return None
+        name = "mirror"
+        stats = ChipStats()
+
+        def __init__(self, layers):
+            self.layers = layers
+
+        def read_crossbar(self, name, weight, current_scale, x):
+            calls.append((name, x.shape))
+            currents = current_scale * x @ weight.T
+            return CrossbarRecording(currents, np.zeros(x.shape[1], dtype=bool))
+
+        def run_neurons(self, name, currents_A, dt_s, nominal):
+            calls.append((name, currents_A.shape))
+            model = getattr(net, name).surrogate_fine(torch.from_numpy(currents_A))
+            v, p, s = (a.numpy() for a in model[1:] + model[:1])
+            return LayerRecording(s, v, p, np.zeros(s.shape[1], dtype=bool), [], 0, 0.0, 0.0)
 
     with torch.no_grad():
-        plain, _ = loop.forward(net, inputs, None)
-        chipped, records = loop.forward(net, inputs, RecordingChip())
+        plain = loop.forward(net, inputs, None)
+        idle = loop.forward(net, inputs, MirrorChip(()))
+        assert calls == [] and torch.equal(plain.spikes, idle.spikes)
+        chipped = loop.forward(net, inputs, MirrorChip(("syn_in", "hidden", "syn_out", "output")))
     assert calls == [
         ("syn_in", (30, 3, data.n_inputs)),
         ("hidden", (30, 3, 8)),
         ("syn_out", (30, 3, 8)),
         ("output", (30, 3, 27)),
     ]
-    assert torch.equal(plain, chipped)
-    assert records["hidden"]["spikes"].shape == (30, 3, 8)
+    assert torch.equal(plain.spikes, chipped.spikes)
+    assert chipped.records["hidden"]["spikes"].shape == (30, 3, 8)
+    assert chipped.chip.failed().tolist() == [False, False, False]

@@ -39,10 +39,10 @@ def test_in_the_loop_steps_lower_the_chip_loss_of_a_batch() -> None:
     torch.manual_seed(0)
     net = loop.Network(config.network, data.n_inputs, data.n_classes, config.data.dt_s, "t")
     inputs, labels = data.batch("train", np.arange(6))
-    chip = loop.open_chip(config)
+    chip = config.open_chip()
     try:
         losses = chip_losses(net, inputs, labels, chip, steps=6)
-        assert chip.failed_samples() is not None and not chip.failed_samples().any()
+        assert chip.stats.samples == 6 * 6 and chip.stats.failed_samples == 0
     finally:
         chip.close()
     assert min(losses[-2:]) < losses[0], losses
@@ -50,7 +50,7 @@ def test_in_the_loop_steps_lower_the_chip_loss_of_a_batch() -> None:
 
 def test_a_run_reports_chip_figures(tmp_path: Path) -> None:
     config = load_config(None, [*TINY_HIL, "training.epochs=1"])
-    chip = loop.open_chip(config)
+    chip = config.open_chip()
     try:
         summary = loop.Trainer.create(config, tmp_path / "run", chip).fit()
     finally:
@@ -74,7 +74,7 @@ def test_the_chip_takes_over_after_the_surrogate_epochs(tmp_path: Path) -> None:
     config = load_config(
         None, [*TINY_HIL, "hil.surrogate_epochs=1", "training.epochs=2", "hil.samples_per_epoch=6"]
     )
-    chip = loop.open_chip(config)
+    chip = config.open_chip()
     try:
         loop.Trainer.create(config, tmp_path / "run", chip).fit()
     finally:

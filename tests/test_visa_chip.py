@@ -13,11 +13,12 @@ import pyvisa
 import torch
 import typer
 from click.testing import CliRunner
-from hil_steps import chip_losses
+from hil_steps import chip_losses, layer_trace
 
 import bruno_hil.cli.train  # noqa: F401  (registers the command)
+from bruno_hil.chip.fidelity import Fidelity
 from bruno_hil.chip.neuron_circuit import simulate_neuron
-from bruno_hil.chip.ngspice_chip import ChipConfigError, NgspiceChip
+from bruno_hil.chip.ngspice_chip import NgspiceChip
 from bruno_hil.chip.visa_chip import VisaChip
 from bruno_hil.cli import app
 from bruno_hil.devices.params import FeCapParams
@@ -25,6 +26,7 @@ from bruno_hil.emulator import EmulatedNeuronTester, FaultPlan, ScpiServer
 from bruno_hil.instruments import InstrumentLimitError, NeuronTester, RetryPolicy
 from bruno_hil.instruments.scpi import disable_nagle
 from bruno_hil.neurons import FeLIFLayer
+from bruno_hil.settings import SettingsError
 from bruno_hil.training import loop
 from bruno_hil.training.config import load_config
 
@@ -92,9 +94,8 @@ def test_one_neuron_spikes_above_threshold_and_not_below(bench: ScpiServer) -> N
     current = _drive(np.full(20, 2e-9), np.full(20, 0.2e-9))
     chip = VisaChip(bench.resource)
     try:
-        trace = chip.fine("output", layer, current)
-        assert chip.fine("hidden", layer, _drive(np.full(20, 2e-9))) is None
-        assert chip.synapse("syn_out", layer, torch.zeros(1), torch.zeros(1)) is None
+        trace, rec = layer_trace(chip, "output", layer, current)
+        assert chip.layers == ("output",)  # the network runs everything else in torch
     finally:
         chip.close()
     spikes = trace.spikes[:, :, 0].sum(0)
@@ -104,7 +105,10 @@ def test_one_neuron_spikes_above_threshold_and_not_below(bench: ScpiServer) -> N
     surrogate = layer.surrogate_fine(current)
     torch.testing.assert_close(trace.p_C_per_m2, surrogate.p_C_per_m2.to(current.dtype))
     assert chip.stats.neuron_runs == 2 and chip.stats.failed_samples == 0
-    assert np.isnan(chip.fidelity.as_dict()["fidelity_p_rmse_C_per_m2"])
+    fidelity = Fidelity()
+    model = [a.numpy() for a in (surrogate.v_V, surrogate.p_C_per_m2, surrogate.spikes)]
+    fidelity.add_neurons((rec.v_V, rec.p_C_per_m2, rec.spikes), model, ~rec.failed)
+    assert np.isnan(fidelity.as_dict()["fidelity_p_rmse_C_per_m2"])
 
 
 def test_visa_fine_equals_the_ngspice_chip(bench: ScpiServer) -> None:
@@ -113,15 +117,15 @@ def test_visa_fine_equals_the_ngspice_chip(bench: ScpiServer) -> None:
     visa = VisaChip(bench.resource)
     spice = NgspiceChip(layers=("output",), workers=1)
     try:
-        got = visa.fine("output", layer, current)
-        want = spice.fine("output", layer, current)
+        got, rec = layer_trace(visa, "output", layer, current)
+        want, _ = layer_trace(spice, "output", layer, current)
     finally:
         visa.close()
         spice.close()
     assert want.spikes.sum() >= 3
     torch.testing.assert_close(got.spikes, want.spikes, rtol=0, atol=0)
     torch.testing.assert_close(got.v_V, want.v_V, rtol=1e-9, atol=1e-12)
-    assert visa.failed_samples().tolist() == [False, False]
+    assert rec.failed.tolist() == [False, False]
 
 
 # (d) + (e): training through visa, with a dropped connection
@@ -134,11 +138,11 @@ def test_in_the_loop_steps_lower_the_chip_loss_of_a_batch(bench: ScpiServer) -> 
     torch.manual_seed(0)
     net = loop.Network(config.network, data.n_inputs, data.n_classes, config.data.dt_s, "t")
     inputs, labels = data.batch("train", np.arange(6))
-    chip = loop.open_chip(config)
+    chip = config.open_chip()
     assert isinstance(chip, VisaChip)
     try:
         losses = chip_losses(net, inputs, labels, chip, steps=4)
-        assert not chip.failed_samples().any()
+        assert chip.stats.failed_samples == 0
         assert chip.stats.neuron_runs == 4 * 6 * 3  # every (sample, neuron) measured
     finally:
         chip.close()
@@ -179,7 +183,7 @@ def test_a_connection_dropped_for_good_fails_only_its_sample(bench: ScpiServer) 
     current = _drive(CURRENTS_A, np.full(20, 2e-9), CURRENTS_A[::-1].copy())
     clean = VisaChip(bench.resource, retry=FAST)
     try:
-        want = clean.fine("output", layer, current)
+        want, _ = layer_trace(clean, "output", layer, current)
     finally:
         clean.close()
     # every reply of the second sample's two measurements (3 attempts each) is lost
@@ -187,11 +191,11 @@ def test_a_connection_dropped_for_good_fails_only_its_sample(bench: ScpiServer) 
     with ScpiServer(EmulatedNeuronTester(), faults=faults) as server:
         chip = VisaChip(server.resource, retry=FAST)
         try:
-            got = chip.fine("output", layer, current)
+            got, rec = layer_trace(chip, "output", layer, current)
         finally:
             chip.close()
         assert len(server.faults.log) == 6
-    assert chip.failed_samples().tolist() == [False, True, False]
+    assert rec.failed.tolist() == [False, True, False]
     assert chip.stats.failed_samples == 1 and chip.stats.neuron_runs == 3
     assert "sample 1 neuron 0" in chip.stats.errors[0]
     keep = [0, 2]
@@ -221,8 +225,8 @@ def test_limits_are_checked_before_anything_is_sent(bench: ScpiServer) -> None:
     layer = _layer()
     chip = VisaChip(bench.resource)
     try:
-        chip.fine("output", layer, _drive(too_much, CURRENTS_A))
-        assert chip.failed_samples().tolist() == [True, False]
+        _, rec = layer_trace(chip, "output", layer, _drive(too_much, CURRENTS_A))
+        assert rec.failed.tolist() == [True, False]
         assert chip.stats.failed_samples == 1 and "current_max_A" in chip.stats.errors[0]
     finally:
         chip.close()
@@ -244,9 +248,9 @@ def test_the_emulator_refuses_output_before_compliance(bench: ScpiServer) -> Non
 
 
 def test_bench_layers_and_instrument_are_checked(bench: ScpiServer) -> None:
-    with pytest.raises(ChipConfigError, match=r"crossbars \['syn_out'\] are not on a visa"):
+    with pytest.raises(SettingsError, match=r"crossbars \['syn_out'\] are not on a visa"):
         VisaChip(bench.resource, layers=("syn_out", "output"))
     with ScpiServer(EmulatedNeuronTester()) as other:
         other.instrument.idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,0,0"
-        with pytest.raises(ChipConfigError, match="is not a neuron tester"):
+        with pytest.raises(SettingsError, match="is not a neuron tester"):
             VisaChip(other.resource)

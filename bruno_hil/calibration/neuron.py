@@ -27,7 +27,9 @@ import torch
 import yaml
 from scipy.optimize import minimize
 
-from bruno_hil.chip.ngspice_chip import Fidelity, LayerRecording, NgspiceChip
+from bruno_hil.chip.fidelity import Fidelity
+from bruno_hil.chip.ngspice_chip import NgspiceChip
+from bruno_hil.chip.recording import LayerRecording
 from bruno_hil.devices.params import FeCapParams, ParameterError
 from bruno_hil.physics.fecap import FeCapTensors, FeLIFState, fine_trajectory
 
@@ -48,7 +50,7 @@ def random_drives_A(n_steps: int, n_traces: int, seed: int) -> np.ndarray:
 def measure(chip: NgspiceChip, currents_A: np.ndarray, dt_s: float) -> LayerRecording:
     """The chip's output neuron 0 driven by each trace of ``currents_A`` [T, K] (one
     sample per trace): spikes per step and V, P at the step ends."""
-    return chip.run_layer("output", currents_A[:, :, None], dt_s, FeCapParams())
+    return chip.run_neurons("output", currents_A[:, :, None], dt_s, FeCapParams())
 
 
 def surrogate_trace(
@@ -66,7 +68,7 @@ def surrogate_trace(
 def fidelity(
     rec: LayerRecording, params: FeCapParams, currents_A: np.ndarray, dt_s: float, n_inner: int
 ) -> dict[str, float]:
-    """Chip vs surrogate (see :class:`~bruno_hil.chip.ngspice_chip.Fidelity`) on the
+    """Chip vs surrogate (see :class:`~bruno_hil.chip.fidelity.Fidelity`) on the
     recorded drives."""
     tally = Fidelity()
     v, p, s = surrogate_trace(params, currents_A, dt_s, n_inner)

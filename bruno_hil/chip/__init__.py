@@ -1,34 +1,50 @@
-"""The chip's circuits in ngspice: one FeLIF neuron per simulation (spikes and resets in the
-circuit) and a layer's differential RRAM crossbar over tiles (wire IR drop, DAC, ADC)."""
+"""The chip: what runs the network's layers outside torch, behind one interface.
 
-from bruno_hil.chip.crossbar_circuit import (
-    CrossbarError,
-    CrossbarLayer,
-    CrossbarSettings,
-    conductance_range_S,
-    program_conductances,
-    quantize_adc,
-    quantize_dac,
+* :mod:`~bruno_hil.chip.interface`: :class:`Chip`, the protocol every backend implements;
+* :mod:`~bruno_hil.chip.layers`: the layer names, defined once;
+* :mod:`~bruno_hil.chip.recording`: what a chip returns and its running totals;
+* :mod:`~bruno_hil.chip.fidelity`: chip vs surrogate;
+* :mod:`~bruno_hil.chip.settings`: the ``hil`` settings a chip is built from;
+* :mod:`~bruno_hil.chip.open`: :func:`open_chip`, the one place a backend is chosen;
+* backends: :mod:`~bruno_hil.chip.ngspice_chip` (circuits in ngspice: neurons,
+  :mod:`~bruno_hil.chip.neuron_circuit`; crossbars, :mod:`~bruno_hil.chip.crossbar_chip`
+  and :mod:`~bruno_hil.chip.crossbar_circuit`; jobs fanned out by
+  :mod:`~bruno_hil.chip.jobs` and :mod:`~bruno_hil.chip.fanout`) and
+  :mod:`~bruno_hil.chip.visa_chip` (a neuron bench through pyvisa).
+
+Nothing here imports the torch layers or the trainer: a chip takes and returns numpy
+arrays in SI units.
+"""
+
+from bruno_hil.chip.fidelity import Fidelity
+from bruno_hil.chip.interface import Chip
+from bruno_hil.chip.layers import (
+    CHIP_LAYERS,
+    NEURON_LAYERS,
+    SYNAPSE_LAYERS,
+    SYNAPSE_OF,
+    LayerName,
+    NeuronLayer,
+    SynapseLayer,
 )
-from bruno_hil.chip.neuron_circuit import (
-    NeuronCircuitError,
-    NeuronCircuitSettings,
-    NeuronRun,
-    neuron_netlist,
-    simulate_neuron,
-)
+from bruno_hil.chip.open import open_chip, parse_chip
+from bruno_hil.chip.recording import ChipStats, CrossbarRecording, LayerRecording
+from bruno_hil.chip.settings import HilConfig
 
 __all__ = [
-    "CrossbarError",
-    "CrossbarLayer",
-    "CrossbarSettings",
-    "NeuronCircuitError",
-    "NeuronCircuitSettings",
-    "NeuronRun",
-    "conductance_range_S",
-    "neuron_netlist",
-    "program_conductances",
-    "quantize_adc",
-    "quantize_dac",
-    "simulate_neuron",
+    "CHIP_LAYERS",
+    "NEURON_LAYERS",
+    "SYNAPSE_LAYERS",
+    "SYNAPSE_OF",
+    "Chip",
+    "ChipStats",
+    "CrossbarRecording",
+    "Fidelity",
+    "HilConfig",
+    "LayerName",
+    "LayerRecording",
+    "NeuronLayer",
+    "SynapseLayer",
+    "open_chip",
+    "parse_chip",
 ]

@@ -31,20 +31,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from bruno_hil.chip.crossbar_circuit import (
-    CrossbarError,
     CrossbarLayer,
     CrossbarSettings,
     conductance_range_S,
     program_conductances,
 )
+from bruno_hil.chip.layers import DRAW_KEYS, SynapseLayer
+from bruno_hil.chip.settings import CROSSBAR_READS
 from bruno_hil.devices.params import RRAMParams
-
-READ_MODES: tuple[str, ...] = ("transfer", "transient")
-SYNAPSE_LAYERS: tuple[str, ...] = ("syn_in", "syn_out")
-"""The network's crossbars: ``syn_in`` (inputs -> hidden), ``syn_out`` (hidden -> output)."""
+from bruno_hil.settings import check_choice, check_cv, check_int_range, check_positive
 
 
 @dataclass(frozen=True)
@@ -71,16 +68,12 @@ class CrossbarChipSettings:
     read: str = "transfer"
 
     def __post_init__(self) -> None:
-        if self.read not in READ_MODES:
-            raise CrossbarError(f"crossbar read = {self.read!r}: choose one of {READ_MODES}")
-        if not isinstance(self.program_bits, int) or not 2 <= self.program_bits <= 12:
-            raise CrossbarError(f"program_bits = {self.program_bits!r}: expected an int in 2..12")
-        if not self.input_full_scale > 0:
-            raise CrossbarError(f"input_full_scale = {self.input_full_scale!r}: must be > 0")
-        if not isinstance(self.program_every, int) or self.program_every < 1:
-            raise CrossbarError(f"program_every = {self.program_every!r}: expected an int >= 1")
-        if not 0.0 <= self.variability_cv < 0.5:
-            raise CrossbarError(f"crossbar variability_cv = {self.variability_cv}: need [0, 0.5)")
+        # the rules of the hil settings these come from (bruno_hil.chip.settings)
+        check_choice("hil.crossbar_read", self.read, CROSSBAR_READS)
+        check_int_range("hil.program_bits", self.program_bits, 2, 12)
+        check_positive("hil.input_full_scale", self.input_full_scale)
+        check_int_range("hil.program_every", self.program_every, 1, 2**31)
+        check_cv("hil.variability_cv", self.variability_cv)
 
 
 @dataclass(frozen=True)
@@ -114,14 +107,16 @@ class ChipCrossbars:
             self._stale = set(self._layers)
             self._updates = 0
 
-    def program(self, name: str, weight: torch.Tensor, current_scale_A: float) -> ProgrammedLayer:
-        """Program layer ``name`` (one of :data:`SYNAPSE_LAYERS`) with ``weight``
-        [outputs, inputs]; the device variability draw depends only on (seed, layer)."""
+    def program(
+        self, name: SynapseLayer, weight: np.ndarray, current_scale_A: float
+    ) -> ProgrammedLayer:
+        """Program layer ``name`` with ``weight`` [outputs, inputs]; the device variability
+        draw depends only on (seed, layer name)."""
         s = self.settings
         g_min, g_max = self.g_range_S
-        rng = np.random.default_rng([self.seed, 100 + SYNAPSE_LAYERS.index(name)])
+        rng = np.random.default_rng([self.seed, DRAW_KEYS[name]])
         g_pos, g_neg, w_per_S = program_conductances(
-            weight.detach().to("cpu", torch.float64).numpy().T,
+            np.asarray(weight, dtype=np.float64).T,
             g_min,
             g_max,
             s.program_bits,
@@ -135,7 +130,9 @@ class ChipCrossbars:
         self.programmings += 1
         return layer
 
-    def layer(self, name: str, weight: torch.Tensor, current_scale_A: float) -> ProgrammedLayer:
+    def layer(
+        self, name: SynapseLayer, weight: np.ndarray, current_scale_A: float
+    ) -> ProgrammedLayer:
         """Layer ``name`` as programmed now (programming it first if it is new or stale)."""
         if name not in self._layers or name in self._stale:
             return self.program(name, weight, current_scale_A)
@@ -166,8 +163,6 @@ class ChipCrossbars:
 
 
 __all__ = [
-    "READ_MODES",
-    "SYNAPSE_LAYERS",
     "ChipCrossbars",
     "CrossbarChipSettings",
     "ProgrammedLayer",

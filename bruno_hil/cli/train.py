@@ -13,7 +13,7 @@ import typer
 from bruno_hil.cli import app
 from bruno_hil.cli.output import print_json
 from bruno_hil.devices import load_param_sets
-from bruno_hil.training import RunFolderError, Trainer, load_config, open_chip
+from bruno_hil.training import RunFolderError, Trainer, load_config
 
 DEVICE_PARAM_KEYS: dict[str, str] = {
     "FeCapParams": "network.fecap",
@@ -98,7 +98,7 @@ def train(
             saved = dataclasses.replace(
                 saved, hil=dataclasses.replace(saved.hil, scheduler=scheduler)
             )
-        source = open_chip(saved)
+        source = saved.open_chip()
         trainer = Trainer.resume(resume, source)
     else:
         extra = [
@@ -108,7 +108,7 @@ def train(
         from_file = device_param_sets(device_params) if device_params is not None else []
         run_config = load_config(config, [*from_file, *(sets or []), *extra])
         run_dir = out or Path("runs") / time.strftime("train-%Y%m%d-%H%M%S", time.gmtime())
-        source = open_chip(run_config)
+        source = run_config.open_chip()
         trainer = Trainer.create(run_config, run_dir, source)
     try:
         result = trainer.fit(stop_after=stop_after)

@@ -29,8 +29,7 @@ from bruno_hil.physics.fecap import (
     fine_trajectory,
 )
 from bruno_hil.physics.surrogate import SURROGATES
-
-FELIF_MODES: tuple[str, ...] = ("bruno", "nobruno", "bptt")
+from bruno_hil.settings import FELIF_MODES, check_choice, check_cv
 
 
 class FeLIFLayer(nn.Module):
@@ -55,20 +54,15 @@ class FeLIFLayer(nn.Module):
         checkpoint_steps: bool = False,
     ) -> None:
         super().__init__()
-        if mode not in FELIF_MODES:
-            raise ValueError(f"FeLIF mode {mode!r}: choose one of {list(FELIF_MODES)}")
-        if surrogate not in SURROGATES:
-            raise ValueError(f"surrogate {surrogate!r}: choose one of {sorted(SURROGATES)}")
+        check_choice("network.mode", mode, FELIF_MODES)
+        check_choice("surrogate", surrogate, sorted(SURROGATES))
         if n < 1 or n_inner < 1 or not dt_s > 0 or not surrogate_beta > 0:
             raise ValueError(
                 f"FeLIFLayer: need n >= 1, n_inner >= 1, dt_s > 0, surrogate_beta > 0; got"
                 f" n={n}, n_inner={n_inner}, dt_s={dt_s}, surrogate_beta={surrogate_beta}"
             )
-        if not (0.0 <= variability_cv < 0.5 and 0.0 <= cycle_cv < 0.5):
-            raise ValueError(
-                f"FeLIFLayer: variability_cv = {variability_cv} and cycle_cv = {cycle_cv}"
-                " must lie in [0, 0.5)"
-            )
+        check_cv("network.variability_cv", variability_cv)
+        check_cv("cycle_cv", cycle_cv)
         self.n = n
         self.params = params or FeCapParams()
         self.mode = mode
@@ -103,6 +97,19 @@ class FeLIFLayer(nn.Module):
         current = current_A.detach().to(DTYPE)
         state = FeLIFState.rest(d, tuple(current.shape[1:]))
         return fine_trajectory(state, current, self.dt_s, self.n_inner, d, self.cycle_cv)
+
+    def complete(self, observed: FineTrace, current_A: torch.Tensor) -> FineTrace:
+        """A chip's trace for input ``current_A`` [T, B, N] [A] with what the chip did not
+        observe (NaN: P on a neuron bench, every state of a failed sample) taken from this
+        layer's own fine forward for the same currents, which runs only if something is
+        missing."""
+        missing = [x.isnan() for x in observed]
+        if not any(bool(m.any()) for m in missing):
+            return observed
+        model = self.surrogate_fine(current_A)
+        return FineTrace(
+            *(torch.where(m, f.to(o), o) for o, f, m in zip(observed, model, missing, strict=True))
+        )
 
     def forward(
         self, current_A: torch.Tensor, fine: FineTrace | None = None

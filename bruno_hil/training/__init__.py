@@ -13,13 +13,12 @@ from typing import Any
 from bruno_hil.training.config import ConfigError, RunConfig, load_config
 
 _LAZY = {
-    "ChipUnavailableError": "loop",
+    "BatchResult": "loop",
     "RunFolderError": "loop",
     "Trainer": "loop",
     "batch_loss": "loop",
     "build_dataset": "loop",
     "forward": "loop",
-    "open_chip": "loop",
     "Network": "network",
 }
 

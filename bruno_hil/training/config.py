@@ -20,12 +20,22 @@ from typing import Any, Union
 
 import yaml
 
-from bruno_hil.devices import FeCapParams, LIFParams, ParameterError, RRAMParams
-from bruno_hil.errors import BrunoHilError
+from bruno_hil.chip.interface import Chip
+from bruno_hil.chip.open import check_backend_layers, open_chip, parse_chip
+from bruno_hil.chip.settings import HilConfig
+from bruno_hil.devices import FeCapParams, LIFParams, ParameterError
+from bruno_hil.settings import (
+    FELIF_MODES,
+    WEIGHT_BITS,
+    SettingsError,
+    check_choice,
+    check_cv,
+    check_non_negative,
+    check_positive,
+)
 
-
-class ConfigError(BrunoHilError, ValueError):
-    """A training config file or ``--set`` override is malformed."""
+ConfigError = SettingsError
+"""A training config file or ``--set`` override is malformed (the settings error)."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +68,10 @@ class DataConfig:
     randman_manifold_dim: int = 1
 
     def check(self) -> None:
-        _choice("data.name", self.name, ("braille", "randman"))
-        _positive("data.samples_per_class", self.samples_per_class)
-        _positive("data.n_steps", self.n_steps)
-        _positive("data.dt_s", self.dt_s)
+        check_choice("data.name", self.name, ("braille", "randman"))
+        check_positive("data.samples_per_class", self.samples_per_class)
+        check_positive("data.n_steps", self.n_steps)
+        check_positive("data.dt_s", self.dt_s)
         if not 0.0 < self.test_fraction < 1.0:
             raise ConfigError(f"data.test_fraction = {self.test_fraction}: must be in (0, 1)")
 
@@ -107,12 +117,15 @@ class NetworkConfig:
     """LIFParams overrides."""
 
     def check(self) -> None:
-        _choice("network.neuron", self.neuron, ("felif", "lif"))
-        _choice("network.mode", self.mode, ("bruno", "nobruno", "bptt"))
-        _choice("network.bits", self.bits, (None, 8, 4, 3))
-        _positive("network.n_hidden", self.n_hidden)
-        _positive("network.n_inner", self.n_inner)
-        _positive("network.count_scale", self.count_scale)
+        check_choice("network.neuron", self.neuron, ("felif", "lif"))
+        check_choice("network.mode", self.mode, FELIF_MODES)
+        check_choice("network.bits", self.bits, WEIGHT_BITS)
+        check_positive("network.n_hidden", self.n_hidden)
+        check_positive("network.n_inner", self.n_inner)
+        check_positive("network.surrogate_beta", self.surrogate_beta)
+        check_cv("network.variability_cv", self.variability_cv)
+        check_cv("network.read_noise", self.read_noise)
+        check_positive("network.count_scale", self.count_scale)
 
     def fecap_params(self, source: str) -> FeCapParams:
         return FeCapParams().replace(source=f"{source}: network.fecap", **self.fecap)
@@ -144,13 +157,12 @@ class TrainingConfig:
     """Show a tqdm progress bar on stderr."""
 
     def check(self) -> None:
-        _positive("training.epochs", self.epochs)
-        _positive("training.batch_size", self.batch_size)
-        _positive("training.lr", self.lr)
-        _choice("training.lr_schedule", self.lr_schedule, ("constant", "cosine"))
-        if not (math.isfinite(self.warmup_epochs) and self.warmup_epochs >= 0.0):
-            raise ConfigError(f"training.warmup_epochs = {self.warmup_epochs}: must be >= 0")
-        _positive("training.eval_every", self.eval_every)
+        check_positive("training.epochs", self.epochs)
+        check_positive("training.batch_size", self.batch_size)
+        check_positive("training.lr", self.lr)
+        check_choice("training.lr_schedule", self.lr_schedule, ("constant", "cosine"))
+        check_non_negative("training.warmup_epochs", self.warmup_epochs)
+        check_positive("training.eval_every", self.eval_every)
 
     def lr_at(self, progress_epochs: float) -> float:
         """The learning rate after ``progress_epochs`` epochs of training (fractional)."""
@@ -162,98 +174,6 @@ class TrainingConfig:
             done = (progress_epochs - warmup) / (self.epochs - warmup)
             factor = 0.5 * (1.0 + math.cos(math.pi * min(done, 1.0)))
         return self.lr * factor
-
-
-@dataclass(frozen=True)
-class HilConfig:
-    """Chip-in-the-loop settings (used when ``chip`` is not ``surrogate``)."""
-
-    layers: str = "syn_out,output"
-    """What runs on the chip, comma-separated: crossbars ``syn_in`` (inputs -> hidden),
-    ``syn_out`` (hidden -> output); neuron layers ``hidden``, ``output``."""
-    surrogate_epochs: int = 8
-    """Epochs trained in the torch surrogate before the chip takes over the forward pass
-    (0: in the loop from the start)."""
-    samples_per_epoch: int | None = 27
-    """In-the-loop epochs use at most this many training samples (None: all)."""
-    variability_cv: float = 0.0
-    """Device-to-device variability of the chip's FeCap neurons and RRAM conductances
-    (relative std, drawn once per device)."""
-    program_every: int = 1
-    """Optimizer steps between reprogrammings of the chip's crossbars (they are always
-    reprogrammed before an evaluation)."""
-    program_bits: int = 4
-    """Signed weight resolution of the crossbar programming (4: -7..7)."""
-    tile_rows: int = 32
-    """Crossbar tile: rows (inputs) per tile."""
-    tile_cols: int = 32
-    """Crossbar tile: physical columns per tile (two per differential output)."""
-    r_wire_ohm: float = 0.0
-    """Crossbar wire resistance per segment [ohm] (0: ideal wires; > 0 costs ~80x more
-    simulation time)."""
-    v_read_V: float = 0.2
-    """Crossbar read voltage at full-scale input [V]."""
-    input_full_scale: float = 2.5
-    """Network input that maps to the full read voltage (the DAC clips above it)."""
-    dac_bits: int | None = None
-    """Input DAC resolution (None: ideal)."""
-    adc_bits: int | None = None
-    """Column ADC resolution per tile (None: ideal)."""
-    adc_full_scale_A: float | None = None
-    """ADC full scale [A] (None with ``adc_bits``: the largest possible tile current,
-    ``tile_rows * v_read_V * (G_max - G_min)``)."""
-    crossbar_read: str = "transfer"
-    """How ngspice reads a programmed crossbar: ``transfer`` (its transfer conductances
-    solved once per programming; exact for the linear read path) or ``transient`` (a
-    transient per batch of input vectors)."""
-    fecap: dict[str, float] = field(default_factory=dict)
-    """FeCapParams overrides of the chip's neurons, ``{field: value}`` in SI units: the
-    chip is its own device (the compact model's defaults unless set here), while
-    ``network.fecap`` is the surrogate's model of it (e.g. from ``calibrate``)."""
-    rram: dict[str, float] = field(default_factory=dict)
-    """RRAMParams overrides of the crossbar cells, ``{field: value}`` in SI units."""
-    workers: int = 2
-    """Local ngspice worker processes (ignored with a scheduler)."""
-    scheduler: str | None = None
-    """Dask scheduler address (``tcp://host:port``) to fan the simulations out to."""
-    timeout_s: float = 120.0
-    """Time limit of one neuron simulation [s]."""
-
-    def check(self) -> None:
-        for name in self.layer_names():
-            _choice("hil.layers", name, ("syn_in", "hidden", "syn_out", "output"))
-        if self.surrogate_epochs < 0:
-            raise ConfigError(f"hil.surrogate_epochs = {self.surrogate_epochs}: must be >= 0")
-        if self.samples_per_epoch is not None:
-            _positive("hil.samples_per_epoch", self.samples_per_epoch)
-        if not 0.0 <= self.variability_cv < 0.5:
-            raise ConfigError(f"hil.variability_cv = {self.variability_cv}: must be in [0, 0.5)")
-        for key in ("program_every", "tile_rows", "tile_cols", "workers", "timeout_s"):
-            _positive(f"hil.{key}", getattr(self, key))
-        for key in ("v_read_V", "input_full_scale"):
-            _positive(f"hil.{key}", getattr(self, key))
-        if self.r_wire_ohm < 0:
-            raise ConfigError(f"hil.r_wire_ohm = {self.r_wire_ohm}: must be >= 0 ohm")
-        if self.tile_cols % 2:
-            raise ConfigError(f"hil.tile_cols = {self.tile_cols}: must be even (two per pair)")
-        if not 2 <= self.program_bits <= 12:
-            raise ConfigError(f"hil.program_bits = {self.program_bits}: expected 2..12")
-        for key in ("dac_bits", "adc_bits"):
-            bits = getattr(self, key)
-            if bits is not None and not 2 <= bits <= 24:
-                raise ConfigError(f"hil.{key} = {bits}: expected 2..24 or null")
-        if self.adc_full_scale_A is not None:
-            _positive("hil.adc_full_scale_A", self.adc_full_scale_A)
-        _choice("hil.crossbar_read", self.crossbar_read, ("transfer", "transient"))
-
-    def layer_names(self) -> tuple[str, ...]:
-        return tuple(name.strip() for name in self.layers.split(",") if name.strip())
-
-    def rram_params(self, source: str) -> RRAMParams:
-        return RRAMParams().replace(source=f"{source}: hil.rram", **self.rram)
-
-    def fecap_params(self, source: str) -> FeCapParams:
-        return FeCapParams().replace(source=f"{source}: hil.fecap", **self.fecap)
 
 
 @dataclass(frozen=True)
@@ -276,8 +196,9 @@ class RunConfig:
             self.network.check()
             self.training.check()
             self.hil.check()
-        except ConfigError as err:
-            raise ConfigError(f"{source}: {err}") from None
+            self._check_chip()
+        except SettingsError as err:
+            raise SettingsError(f"{source}: {err}") from None
         try:
             self.network.fecap_params(source)
             self.network.lif_params(source)
@@ -286,22 +207,34 @@ class RunConfig:
         except ParameterError as err:  # its message already names the source
             raise ConfigError(str(err)) from None
 
+    def _check_chip(self) -> None:
+        """The chip setting, and what its neuron layers need of the network."""
+        chip = parse_chip(self.chip)
+        if chip.backend == "surrogate":
+            return
+        check_backend_layers(chip, self.hil.layers)
+        neurons = self.hil.neuron_layers
+        if neurons and (self.network.neuron != "felif" or self.network.mode != "bruno"):
+            raise SettingsError(
+                f"chip = {self.chip!r} runs the neuron layers {list(neurons)} as FeLIF"
+                f" neurons trained with BRUNO; got network.neuron = {self.network.neuron!r},"
+                f" network.mode = {self.network.mode!r} (run only crossbars on the chip with"
+                " --set hil.layers=syn_in,syn_out)"
+            )
+
+    def open_chip(self) -> Chip | None:
+        """The chip this run trains with (:func:`bruno_hil.chip.open_chip`; None for
+        ``surrogate``)."""
+        return open_chip(self.chip, self.hil, self.seed, self.network.bits)
+
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data["hil"]["layers"] = list(self.hil.layers)  # a YAML list
+        return data
 
     def save(self, path: Path) -> None:
         """Write the resolved config as YAML."""
         path.write_text(yaml.safe_dump(self.as_dict(), sort_keys=False))
-
-
-def _choice(key: str, value: Any, choices: tuple[Any, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{key} = {value!r}: expected one of {', '.join(map(repr, choices))}")
-
-
-def _positive(key: str, value: float) -> None:
-    if not value > 0:
-        raise ConfigError(f"{key} = {value!r}: must be positive")
 
 
 def _convert(key: str, value: Any, hint: Any, source: str) -> Any:
@@ -313,6 +246,12 @@ def _convert(key: str, value: Any, hint: Any, source: str) -> Any:
             return None
         (hint,) = [h for h in options if h is not type(None)]
         origin = typing.get_origin(hint)
+    if origin is tuple:  # tuple[str, ...]: a list, or a comma-separated string
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{source}: {key}: expected a list of names, got {value!r}")
+        return tuple(value)
     if origin is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{source}: {key}: expected a mapping, got {value!r}")
@@ -354,7 +293,10 @@ def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
             values[name] = _build(hint, value, f"{prefix}{name}.", source)
         else:
             values[name] = _convert(prefix + name, value, hint, source)
-    return cls(**values)
+    try:
+        return cls(**values)
+    except SettingsError as err:
+        raise SettingsError(f"{source}: {err}") from None
 
 
 def parse_sets(sets: Iterable[str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import os
 import random
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,10 +23,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from bruno_hil.chip import Chip, Fidelity
 from bruno_hil.datasets import BrailleSpec, Dataset, RandmanSpec, make_braille, make_randman
 from bruno_hil.errors import BrunoHilError
 from bruno_hil.training.config import DataConfig, RunConfig, load_config
-from bruno_hil.training.network import NEURON_LAYERS, FineSource, Network, logits
+from bruno_hil.training.network import ChipReads, Network, Pass, Records, logits
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
@@ -37,86 +38,6 @@ CHIP_ERRORS_FILE = "chip_errors.txt"
 
 class RunFolderError(BrunoHilError):
     """A run folder is missing, incomplete, or would be overwritten."""
-
-
-class ChipUnavailableError(BrunoHilError):
-    """The selected chip backend does not exist (yet) in this installation."""
-
-
-def open_chip(config: RunConfig) -> FineSource | None:
-    """The chip named by ``config.chip``: ``surrogate`` is the torch integrator inside the
-    layers (returns None); ``ngspice`` simulates the ``hil.layers`` (crossbars and FeLIF
-    neuron layers) as circuits; ``visa://<resource>`` measures the ``hil.layers`` (neuron
-    layers only) on a neuron bench through pyvisa (:class:`~bruno_hil.chip.visa_chip.VisaChip`)."""
-    spec = config.chip
-    if spec == "surrogate":
-        return None
-    if spec == "ngspice":
-        hil = config.hil
-        on_chip = hil.layer_names()
-        neurons = [name for name in on_chip if name in NEURON_LAYERS]
-        if neurons and (config.network.neuron != "felif" or config.network.mode != "bruno"):
-            raise ChipUnavailableError(
-                f"--chip ngspice runs the neuron layers {neurons} as FeLIF circuits trained with"
-                f" BRUNO; got network.neuron = {config.network.neuron!r}, network.mode ="
-                f" {config.network.mode!r} (run only crossbars on the chip with"
-                " --set hil.layers=syn_in,syn_out)"
-            )
-        from bruno_hil.chip.crossbar_chip import CrossbarChipSettings
-        from bruno_hil.chip.crossbar_circuit import CrossbarSettings, conductance_range_S
-        from bruno_hil.chip.ngspice_chip import NgspiceChip
-
-        rram = hil.rram_params("config")
-        full_scale = hil.adc_full_scale_A
-        if hil.adc_bits is not None and full_scale is None:
-            g_min, g_max = conductance_range_S(rram, hil.v_read_V)
-            full_scale = hil.tile_rows * hil.v_read_V * (g_max - g_min)
-        crossbars = CrossbarChipSettings(
-            circuit=CrossbarSettings(
-                tile_rows=hil.tile_rows,
-                tile_cols=hil.tile_cols,
-                r_wire_ohm=hil.r_wire_ohm,
-                v_read_V=hil.v_read_V,
-                dac_bits=hil.dac_bits,
-                adc_bits=hil.adc_bits,
-                adc_full_scale_A=full_scale,
-            ),
-            rram=rram,
-            program_bits=config.network.bits or hil.program_bits,
-            input_full_scale=hil.input_full_scale,
-            program_every=hil.program_every,
-            variability_cv=hil.variability_cv,
-            read=hil.crossbar_read,
-        )
-        return NgspiceChip(
-            layers=on_chip,
-            params=hil.fecap_params("config"),
-            variability_cv=hil.variability_cv,
-            seed=config.seed,
-            workers=hil.workers,
-            scheduler=hil.scheduler,
-            timeout_s=hil.timeout_s,
-            crossbars=crossbars,
-        )
-    if spec.startswith("visa://"):
-        neurons = config.hil.layer_names()
-        if config.network.neuron != "felif" or config.network.mode != "bruno":
-            raise ChipUnavailableError(
-                f"--chip {spec} measures the neuron layers {neurons} on a FeLIF neuron bench"
-                f" trained with BRUNO; got network.neuron = {config.network.neuron!r},"
-                f" network.mode = {config.network.mode!r}"
-            )
-        from bruno_hil.chip.visa_chip import VisaChip
-        from bruno_hil.instruments import RetryPolicy
-
-        # hil.timeout_s bounds each reply of the bench (at most the driver's default)
-        timeout_s = min(config.hil.timeout_s, RetryPolicy().timeout_s)
-        return VisaChip(
-            spec.removeprefix("visa://"), layers=neurons, retry=RetryPolicy(timeout_s=timeout_s)
-        )
-    raise ChipUnavailableError(
-        f"--chip {spec!r}: unknown chip; expected surrogate, ngspice or visa://<resource>"
-    )
 
 
 def build_dataset(config: DataConfig) -> Dataset:
@@ -143,30 +64,54 @@ def build_dataset(config: DataConfig) -> Dataset:
     return data.subset(config.max_train, config.max_test, config.seed + 3)
 
 
-def forward(
-    network: Network, inputs: torch.Tensor, chip: FineSource | None
-) -> tuple[torch.Tensor, dict[str, dict[str, torch.Tensor]]]:
-    """One forward pass of ``inputs`` [T, B, n_inputs] through ``network``, with the fine
-    forward of its neuron layers from ``chip`` (None: the torch surrogate)."""
+def forward(network: Network, inputs: torch.Tensor, chip: Chip | None) -> Pass:
+    """One forward pass of ``inputs`` [T, B, n_inputs] through ``network``, with the layers
+    that ``chip`` holds on the chip (None: all in torch)."""
     return network(inputs, chip)
 
 
+class BatchResult(NamedTuple):
+    """A batch's mean cross-entropy (of the samples the chip could run), its number of
+    correct predictions (ties go to the lowest class index), the layer records and what
+    the chip recorded."""
+
+    loss: torch.Tensor
+    correct: int
+    records: Records
+    chip: ChipReads
+
+
 def batch_loss(
-    network: Network, inputs: torch.Tensor, labels: torch.Tensor, chip: FineSource | None
-) -> tuple[torch.Tensor, int, dict[str, dict[str, torch.Tensor]]]:
-    """Mean cross-entropy of the spike-count logits, number of correct predictions (ties
-    go to the lowest class index) and the layer records."""
-    out, records = forward(network, inputs, chip)
+    network: Network, inputs: torch.Tensor, labels: torch.Tensor, chip: Chip | None
+) -> BatchResult:
+    """Forward ``inputs`` and score them against ``labels`` [B]; samples the chip could not
+    run are left out."""
+    out, records, reads = forward(network, inputs, chip)
     scores = logits(network.config, out)
+    failed = reads.failed()
     keep = torch.ones(len(labels), dtype=torch.bool)
-    failed = getattr(chip, "failed_samples", lambda: None)()
-    if failed is not None:  # samples the chip could not simulate are left out
+    if failed is not None:
         keep = ~torch.from_numpy(failed)
     if not keep.any():
-        return scores.sum() * 0.0, 0, records
+        return BatchResult(scores.sum() * 0.0, 0, records, reads)
     loss = F.cross_entropy(scores[keep], labels[keep])
     correct = int((scores[keep].argmax(dim=1) == labels[keep]).sum())
-    return loss, correct, records
+    return BatchResult(loss, correct, records, reads)
+
+
+def tally_fidelity(tally: Fidelity, reads: ChipReads, surrogate: Records) -> None:
+    """Add one batch to ``tally``: each chip neuron layer's recording against the same layer
+    of the surrogate network's forward pass on the same samples and weights, and each chip
+    crossbar's currents against the torch synapse's for the same inputs."""
+    for name, rec in reads.neurons.items():
+        model = surrogate[name]
+        tally.add_neurons(
+            (rec.v_V, rec.p_C_per_m2, rec.spikes),
+            tuple(model[key].cpu().numpy() for key in ("v_V", "p_C_per_m2", "spikes")),
+            ~rec.failed,
+        )
+    for crossbar, model_currents in reads.crossbars.values():
+        tally.add_currents(crossbar.currents, model_currents, ~crossbar.failed)
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
@@ -200,7 +145,7 @@ class Trainer:
         self,
         config: RunConfig,
         run_dir: Path,
-        chip: FineSource | None = None,
+        chip: Chip | None = None,
         source: str = "config",
     ) -> None:
         self.config = config
@@ -219,7 +164,7 @@ class Trainer:
         self.history: list[dict[str, float]] = []
 
     @classmethod
-    def create(cls, config: RunConfig, run_dir: Path, chip: FineSource | None = None) -> Trainer:
+    def create(cls, config: RunConfig, run_dir: Path, chip: Chip | None = None) -> Trainer:
         """A fresh run in ``run_dir`` (created); refuses a folder that holds a checkpoint."""
         run_dir = Path(run_dir)
         if (run_dir / CHECKPOINT_FILE).exists():
@@ -232,7 +177,7 @@ class Trainer:
         return cls(config, run_dir, chip, source=str(run_dir / CONFIG_FILE))
 
     @classmethod
-    def resume(cls, run_dir: Path, chip: FineSource | None = None) -> Trainer:
+    def resume(cls, run_dir: Path, chip: Chip | None = None) -> Trainer:
         """Continue the run in ``run_dir`` from its last checkpoint (its saved config)."""
         run_dir = Path(run_dir)
         for name in (CONFIG_FILE, CHECKPOINT_FILE):
@@ -254,7 +199,7 @@ class Trainer:
         gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
         return torch.randperm(len(self.data.y_train), generator=gen).numpy()
 
-    def chip_for(self, epoch: int) -> FineSource | None:
+    def chip_for(self, epoch: int) -> Chip | None:
         """The fine source of ``epoch``: the surrogate first, then the chip."""
         return self.chip if epoch >= self.config.hil.surrogate_epochs else None
 
@@ -276,7 +221,7 @@ class Trainer:
         )
         for k, start in enumerate(bar):
             inputs, labels = self.data.batch("train", order[start : start + size])
-            loss, n_ok, _ = batch_loss(self.network, inputs, labels, chip)
+            loss, n_ok, _, _ = batch_loss(self.network, inputs, labels, chip)
             for group in self.optimizer.param_groups:
                 group["lr"] = self.config.training.lr_at(epoch + k / len(batches))
             self.optimizer.zero_grad()
@@ -290,32 +235,34 @@ class Trainer:
         return total_loss / len(order), correct / len(order)
 
     @torch.no_grad()
-    def evaluate(self, chip: FineSource | None = None) -> dict[str, float]:
-        """Loss and accuracy on the test set with ``chip`` as the fine forward; with a
-        chip also the surrogate's accuracy on the same inputs and weights and the
-        chip-vs-surrogate fidelity (prediction agreement, output spike-count error)."""
+    def evaluate(self, chip: Chip | None = None) -> dict[str, float]:
+        """Loss and accuracy on the test set with ``chip`` running its layers; with a chip
+        also the surrogate's accuracy on the same inputs and weights and the
+        chip-vs-surrogate fidelity (prediction agreement, output spike-count error, and
+        :func:`tally_fidelity` of every chip layer)."""
         self.network.eval()
         if chip is not None:
             chip.weights_updated(force=True)
-            chip.reset_fidelity()
+        fidelity = Fidelity()
         n = len(self.data.y_test)
         size = self.config.training.batch_size
         total_loss, correct, agree, count_err, failed = 0.0, 0, 0, 0.0, 0
         surrogate_correct = 0
         for start in range(0, n, size):
             inputs, labels = self.data.batch("test", np.arange(start, min(start + size, n)))
-            loss, n_ok, records = batch_loss(self.network, inputs, labels, chip)
+            loss, n_ok, records, reads = batch_loss(self.network, inputs, labels, chip)
             total_loss += loss.item() * len(labels)
             correct += n_ok
             if chip is not None:
-                _, s_ok, s_records = batch_loss(self.network, inputs, labels, None)
+                _, s_ok, s_records, _ = batch_loss(self.network, inputs, labels, None)
                 surrogate_correct += s_ok
                 counts = records["output"]["spikes"].sum(0)
                 s_counts = s_records["output"]["spikes"].sum(0)
                 agree += int((counts.argmax(1) == s_counts.argmax(1)).sum())
                 count_err += float((counts - s_counts).abs().mean()) * len(labels)
-                mask = chip.failed_samples()
+                mask = reads.failed()
                 failed += 0 if mask is None else int(mask.sum())
+                tally_fidelity(fidelity, reads, s_records)
         result = {"test_loss": total_loss / n, "test_acc": correct / n}
         if chip is not None:
             result.update(
@@ -323,7 +270,7 @@ class Trainer:
                 chip_surrogate_agreement=agree / n,
                 spike_count_mae=count_err / n,
                 chip_failed_test_samples=failed,
-                **chip.fidelity.as_dict(),
+                **fidelity.as_dict(),
             )
         return result
 
@@ -344,7 +291,7 @@ class Trainer:
         pd.DataFrame(self.history).to_csv(tmp, index=False)
         os.replace(tmp, self.run_dir / METRICS_FILE)
 
-    def _write_chip_errors(self, chip: FineSource) -> None:
+    def _write_chip_errors(self, chip: Chip) -> None:
         """The chip's first simulation errors (one per line), if any, in the run folder."""
         if chip.stats.errors:
             tmp = self.run_dir / (CHIP_ERRORS_FILE + ".tmp")
@@ -389,7 +336,7 @@ class Trainer:
             self.network.eval()
             n = min(4, len(self.data.y_test))
             inputs, labels = self.data.batch("test", np.arange(n))
-            _, records = forward(self.network, inputs, self.chip_for(self.epoch - 1))
+            _, records, _ = forward(self.network, inputs, self.chip_for(self.epoch - 1))
         plots.plot_raster(inputs, records, int(labels[0]), self.run_dir / "raster.png")
         plots.plot_traces(records, self.data.dt_s, self.run_dir / "traces.png")
 

@@ -6,64 +6,65 @@ bias of the data set's encoder already play that role, and it halves the neuron-
 cost). Each crossbar's column currents drive one neuron layer; the output layer's spike
 counts over the sample are the class scores.
 
-A chip backend supplies the forward pass of chosen layers: :meth:`Network.forward` asks
-``chip.synapse(name, synapse, x, current)`` for each crossbar (``"syn_in"``, ``"syn_out"``)
-and uses the chip's currents forward with the torch synapse's gradient backward
-(``current + stop_grad(chip - current)``, BRUNO's straight-through step applied to the
-crossbar); it asks ``chip.fine(name, layer, current)`` for each neuron layer
-(``"hidden"``, ``"output"``) and passes what it returns as the layer's ``fine=`` override.
+With a chip (:class:`bruno_hil.chip.Chip`), every layer the chip holds runs there:
+a crossbar's currents from the chip are used forward with the torch synapse's gradient
+backward (``current + stop_grad(chip - current)``, BRUNO's straight-through step applied
+to the crossbar); a neuron layer's recording, completed by the layer's own model where the
+chip could not observe (:meth:`~bruno_hil.neurons.FeLIFLayer.complete`), is the layer's
+fine forward (``fine=``), and BRUNO differentiates the coarse step through it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
-from bruno_hil.neurons import FeLIFLayer, LIFLayer
+from bruno_hil.chip import (
+    NEURON_LAYERS,
+    SYNAPSE_OF,
+    Chip,
+    CrossbarRecording,
+    LayerRecording,
+    NeuronLayer,
+    SynapseLayer,
+)
+from bruno_hil.neurons import FeLIFLayer, FineTrace, LIFLayer
 from bruno_hil.synapses import RRAMLinear
 from bruno_hil.training.config import NetworkConfig
 
-NEURON_LAYERS: tuple[str, ...] = ("hidden", "output")
-SYNAPSE_OF: dict[str, str] = {"hidden": "syn_in", "output": "syn_out"}
-"""The crossbar that drives each neuron layer."""
+Records = dict[str, dict[str, torch.Tensor]]
+"""Per neuron layer: its ``spikes`` and recorded states, detached [T, B, N] tensors."""
 
 
-class FineSource(Protocol):
-    """A chip backend: the forward pass of crossbars and neuron layers. ``stats`` and
-    ``fidelity`` have ``as_dict()`` (running totals; chip vs surrogate since the last
-    :meth:`reset_fidelity`)."""
+@dataclass(frozen=True)
+class ChipReads:
+    """What the chip recorded in one forward pass: each neuron layer's recording, and each
+    crossbar's recording with the torch synapse's currents for the same inputs
+    ([T, B, outputs], the same units)."""
 
-    stats: Any
-    fidelity: Any
+    neurons: dict[NeuronLayer, LayerRecording] = field(default_factory=dict)
+    crossbars: dict[SynapseLayer, tuple[CrossbarRecording, np.ndarray]] = field(
+        default_factory=dict
+    )
 
-    def synapse(self, name: str, module: nn.Module, x: torch.Tensor, current: torch.Tensor) -> Any:
-        """The column currents of crossbar ``name`` for inputs ``x`` [T, B, inputs] (in the
-        units of ``current``, the torch synapse's output), or None if it is not on the chip."""
-        ...
+    def failed(self) -> np.ndarray | None:
+        """[B] mask of the samples that failed on any chip layer (None: no chip layer)."""
+        masks = [rec.failed for rec in self.neurons.values()]
+        masks += [rec.failed for rec, _ in self.crossbars.values()]
+        return np.logical_or.reduce(masks) if masks else None
 
-    def weights_updated(self, force: bool = False) -> None:
-        """The weights changed (one optimizer step; ``force``: reprogram before the next
-        read)."""
-        ...
 
-    def fine(self, name: str, layer: nn.Module, current: torch.Tensor) -> Any:
-        """The ``fine=`` override of neuron layer ``name`` for its input ``current``
-        ``[T, B, N]`` (amperes for FeLIF)."""
-        ...
+class Pass(NamedTuple):
+    """One forward pass: output spikes [T, B, n_classes], the layer records and what the
+    chip recorded."""
 
-    def reset_fidelity(self) -> None:
-        """Start a new chip-vs-surrogate tally."""
-        ...
-
-    def failed_samples(self) -> Any:
-        """[B] bool mask of the last forward's samples the chip could not run, or None."""
-        ...
-
-    def close(self) -> None:
-        """Release the chip (worker processes, instruments)."""
-        ...
+    spikes: torch.Tensor
+    records: Records
+    chip: ChipReads
 
 
 class Network(nn.Module):
@@ -92,6 +93,8 @@ class Network(nn.Module):
             )
             for (n_in, n_out), scale in zip(sizes, scales, strict=True)
         )
+        self.hidden: FeLIFLayer | LIFLayer
+        self.output: FeLIFLayer | LIFLayer
         if felif:
             params = config.fecap_params(source)
             self.hidden, self.output = (
@@ -107,33 +110,80 @@ class Network(nn.Module):
                 for n in (config.n_hidden, n_classes)
             )
         else:
-            params = config.lif_params(source)
+            lif = config.lif_params(source)
             self.hidden, self.output = (
-                LIFLayer(n, params=params, dt_s=dt_s, surrogate_beta=config.surrogate_beta)
+                LIFLayer(n, params=lif, dt_s=dt_s, surrogate_beta=config.surrogate_beta)
                 for n in (config.n_hidden, n_classes)
             )
 
-    def forward(
-        self, inputs: torch.Tensor, chip: FineSource | None = None
-    ) -> tuple[torch.Tensor, dict[str, dict[str, torch.Tensor]]]:
-        """``inputs`` [T, B, n_inputs] -> output spikes [T, B, n_classes] and, per neuron
-        layer, its spikes and recorded states (detached)."""
-        records: dict[str, dict[str, torch.Tensor]] = {}
+    def forward(self, inputs: torch.Tensor, chip: Chip | None = None) -> Pass:
+        """``inputs`` [T, B, n_inputs] through the network, with the layers that ``chip``
+        holds on the chip."""
+        records: Records = {}
+        reads = ChipReads()
         x = inputs
+        on_chip = chip.layers if chip is not None else ()
         for name in NEURON_LAYERS:
-            layer, synapse = getattr(self, name), getattr(self, SYNAPSE_OF[name])
+            syn_name = SYNAPSE_OF[name]
+            layer, synapse = getattr(self, name), getattr(self, syn_name)
             current = synapse(x)
+            if chip is not None and syn_name in on_chip:
+                current = self._chip_crossbar(chip, syn_name, synapse, x, current, reads)
             fine = None
-            if chip is not None:
-                chip_current = chip.synapse(SYNAPSE_OF[name], synapse, x, current)
-                if chip_current is not None:
-                    current = current + (chip_current - current).detach()
-                fine = chip.fine(name, layer, current)
+            if chip is not None and name in on_chip:
+                fine = self._chip_neurons(chip, name, layer, current, reads)
             x, record = layer(current, fine=fine)
             records[name] = {"spikes": x.detach(), **record}
-        return x, records
+        return Pass(x, records, reads)
+
+    @staticmethod
+    def _chip_crossbar(
+        chip: Chip,
+        name: SynapseLayer,
+        synapse: RRAMLinear,
+        x: torch.Tensor,
+        current: torch.Tensor,
+        reads: ChipReads,
+    ) -> torch.Tensor:
+        """The chip's currents forward, the synapse's gradient backward; the synapse's own
+        currents for samples the chip failed."""
+        weight = synapse.weight.detach().to("cpu", torch.float64).numpy()
+        xs = x.detach().to("cpu", torch.float64).numpy()
+        rec = chip.read_crossbar(name, weight, float(synapse.current_scale_A), xs)
+        model = current.detach().to("cpu", torch.float64).numpy()
+        reads.crossbars[name] = (rec, model)
+        chip_current = np.where(np.isnan(rec.currents), model, rec.currents)
+        chip_t = torch.from_numpy(chip_current).to(device=current.device, dtype=current.dtype)
+        return current + (chip_t - current).detach()
+
+    @staticmethod
+    def _chip_neurons(
+        chip: Chip, name: NeuronLayer, layer: nn.Module, current: torch.Tensor, reads: ChipReads
+    ) -> FineTrace:
+        """The chip's recording of neuron layer ``name`` as the layer's fine forward."""
+        if not isinstance(layer, FeLIFLayer):
+            raise TypeError(f"{name}: only FeLIF neuron layers run on a chip")
+        currents = current.detach().to("cpu", torch.float64).numpy()
+        rec = chip.run_neurons(name, currents, float(layer.dt_s), layer.params)
+        reads.neurons[name] = rec
+
+        def as_tensor(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(a)).to(
+                device=current.device, dtype=current.dtype
+            )
+
+        # the spike count of each step, as the torch fine forward gives it
+        observed = FineTrace(
+            spikes=as_tensor(rec.spikes.astype(np.float64)),
+            v_V=as_tensor(rec.v_V),
+            p_C_per_m2=as_tensor(rec.p_C_per_m2),
+        )
+        return layer.complete(observed, current.detach())
 
 
 def logits(config: NetworkConfig, out_spikes: torch.Tensor) -> torch.Tensor:
     """Class scores [B, n_classes]: ``count_scale`` times the output spike counts."""
     return config.count_scale * out_spikes.sum(dim=0)
+
+
+__all__ = ["ChipReads", "Network", "Pass", "Records", "logits"]
