@@ -26,16 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from bruno_hil.calibration.fecap import FECAP_FIT_NAMES, FECAP_MERZ_NAMES, FeCapFit, fit_fecap
-from bruno_hil.calibration.live import (
-    iv_sweep,
-    ltp_ltd,
-    measure_fecap,
-    measure_rram,
-    pv_loop,
-    rram_experiment,
-)
+from bruno_hil.calibration.measure import measure_fecap, measure_rram, rram_experiment
 from bruno_hil.calibration.rram import RRAMFit, Sweep, fit_rram, fit_rram_experiments
 from bruno_hil.characterize.ngspice_backend import NgspiceBackend
+from bruno_hil.characterize.stimulus import iv_sweep, ltp_ltd, pv_loop
 from bruno_hil.devices.params import FeCapParams, RRAMParams
 
 FECAP_TRUTH = FeCapParams(p_s_C_per_m2=0.25, e_a_V_per_m=1.5e9, t_int_m=1.0e-9)

@@ -3,8 +3,8 @@
 They are **not measurements**: the "device" is the ngspice compact model
 (``device_models/fecap.lib``, ``rram.lib``) with known, non-default parameters, measured
 through :class:`~bruno_hil.characterize.ngspice_backend.NgspiceBackend` with a simulated
-instrument's noise (:func:`bruno_hil.calibration.live.measure_fecap` /
-:func:`~bruno_hil.calibration.live.measure_rram`). Each file says so in its header, with
+instrument's noise (:func:`bruno_hil.calibration.measure.measure_fecap` /
+:func:`~bruno_hil.calibration.measure.measure_rram`). Each file says so in its header, with
 the true parameters, so ``bruno-hil calibrate`` can be checked against them.
 
 Usage: ``python calibration/make_examples.py [--seed N] [--out DIR]``.
@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bruno_hil.calibration.live import iv_sweep, ltp_ltd, measure_fecap, measure_rram, pv_loop
-from bruno_hil.characterize.backend import open_backend
+from bruno_hil.calibration.measure import measure_fecap, measure_rram
 from bruno_hil.characterize.ngspice_backend import NgspiceBackend
+from bruno_hil.characterize.open import open_backend
+from bruno_hil.characterize.stimulus import iv_sweep, ltp_ltd, pv_loop
 from bruno_hil.devices.params import FeCapParams, RRAMParams
 
 HERE = Path(__file__).resolve().parent

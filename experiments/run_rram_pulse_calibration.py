@@ -25,8 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bruno_hil.calibration.live import default_schedule, iv_sweep, live_calibrate, ltp_ltd
+from bruno_hil.calibration.live import default_schedule, live_calibrate
 from bruno_hil.characterize.ngspice_backend import NgspiceBackend
+from bruno_hil.characterize.stimulus import iv_sweep, ltp_ltd
 from bruno_hil.devices.params import RRAMParams
 
 CHIP = RRAMParams(i_0_A=3e-4, g_0_m=0.28e-9, v_0_V=0.32, vel_0_m_per_s=25.0, gamma=15.0)

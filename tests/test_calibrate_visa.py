@@ -45,7 +45,7 @@ def test_a_non_uniform_waveform_is_played_on_a_uniform_grid() -> None:
     its uniform grid and the channels come back at the requested times, as ngspice's."""
     import numpy as np
 
-    from bruno_hil.characterize.backend import open_backend
+    from bruno_hil.characterize.open import open_backend
     from bruno_hil.devices.params import FeCapParams
 
     t = np.concatenate([np.linspace(0, 1e-4, 41), 1e-4 + np.linspace(0, 2e-4, 21)[1:]])

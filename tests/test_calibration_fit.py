@@ -17,15 +17,8 @@ from bruno_hil.calibration.fecap import (
     predict_charge,
 )
 from bruno_hil.calibration.fit import FitError, FitParameter
-from bruno_hil.calibration.live import (
-    concatenate,
-    iv_sweep,
-    live_calibrate,
-    ltp_ltd,
-    measure_fecap,
-    measure_rram,
-    pv_loop,
-)
+from bruno_hil.calibration.live import live_calibrate
+from bruno_hil.calibration.measure import measure_fecap, measure_rram
 from bruno_hil.calibration.report import parameter_table
 from bruno_hil.calibration.rram import (
     RRAM_FIT_NAMES,
@@ -34,7 +27,9 @@ from bruno_hil.calibration.rram import (
     RRAMPulseModel,
     fit_rram,
 )
-from bruno_hil.characterize.backend import MeasurementBackend, open_backend
+from bruno_hil.characterize.backend import MeasurementBackend
+from bruno_hil.characterize.open import open_backend
+from bruno_hil.characterize.stimulus import concatenate, iv_sweep, ltp_ltd, pv_loop
 from bruno_hil.devices.params import FeCapParams, RRAMParams
 
 FECAP_TRUTH = FeCapParams(p_s_C_per_m2=0.24, e_a_V_per_m=1.4e9, t_int_m=1.2e-9)

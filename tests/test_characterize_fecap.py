@@ -9,14 +9,11 @@ import numpy as np
 import pytest
 from scipy.integrate import cumulative_trapezoid
 
-from bruno_hil.characterize.backend import MeasurementBackend, MeasurementError
-from bruno_hil.characterize.fecap import (
-    FeCapResult,
-    characterize_fecap,
-    pund_waveform,
-    triangle_waveform,
-)
+from bruno_hil.characterize.backend import MeasurementBackend
+from bruno_hil.characterize.errors import MeasurementError
+from bruno_hil.characterize.fecap import FeCapResult, characterize_fecap
 from bruno_hil.characterize.ngspice_backend import NgspiceBackend
+from bruno_hil.characterize.stimulus import pund_waveform, triangle_waveform
 from bruno_hil.devices.params import EPS0_F_PER_M, FeCapParams
 
 

@@ -8,18 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from bruno_hil.characterize.backend import (
-    BackendUnavailableError,
-    MeasurementError,
-    open_backend,
-)
+from bruno_hil.characterize.errors import MeasurementError
 from bruno_hil.characterize.ngspice_backend import BenchSettings, NgspiceBackend
-from bruno_hil.characterize.rram import (
-    RRAMResult,
-    characterize_rram,
-    distinguishable_levels,
-    iv_setpoints,
-)
+from bruno_hil.characterize.open import BackendUnavailableError, open_backend
+from bruno_hil.characterize.rram import RRAMResult, characterize_rram, distinguishable_levels
+from bruno_hil.characterize.stimulus import iv_setpoints
 from bruno_hil.devices.params import RRAMParams
 
 

@@ -17,7 +17,7 @@ import pytest
 import pyvisa
 
 from bruno_hil.characterize.ngspice_backend import NgspiceBackend
-from bruno_hil.characterize.rram import iv_setpoints
+from bruno_hil.characterize.stimulus import iv_setpoints
 from bruno_hil.characterize.visa_backend import VisaBackend
 from bruno_hil.devices.params import FeCapParams, RRAMParams
 from bruno_hil.emulator import (

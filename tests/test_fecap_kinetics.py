@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from bruno_hil.calibration.fecap import FECAP_FIT_NAMES, fit_fecap, predict_charge
-from bruno_hil.calibration.live import Stimulus, measure_fecap
-from bruno_hil.characterize.backend import MeasurementError, open_backend
-from bruno_hil.characterize.fecap import switching_kinetics_waveform
+from bruno_hil.calibration.measure import measure_fecap
+from bruno_hil.characterize.errors import MeasurementError
+from bruno_hil.characterize.open import open_backend
+from bruno_hil.characterize.stimulus import Stimulus, switching_kinetics_waveform
 from bruno_hil.devices.params import FeCapParams
 
 TRUTH = FeCapParams(p_s_C_per_m2=0.24, e_a_V_per_m=1.4e9, t_int_m=1.2e-9, alpha=1.5, tau_0_s=3e-13)

@@ -12,14 +12,8 @@ import torch
 from scipy.integrate import solve_ivp
 
 from bruno_hil.calibration.fit import FitError
-from bruno_hil.calibration.live import (
-    iv_sweep,
-    live_calibrate,
-    ltp_ltd,
-    measure_rram,
-    reset_setpoints,
-    rram_experiment,
-)
+from bruno_hil.calibration.live import live_calibrate
+from bruno_hil.calibration.measure import measure_rram, rram_experiment
 from bruno_hil.calibration.rram import (
     RRAM_FIT_NAMES,
     PulseTrain,
@@ -28,9 +22,15 @@ from bruno_hil.calibration.rram import (
     measured_current_A,
     predict_experiment,
 )
-from bruno_hil.characterize.backend import MeasurementError
+from bruno_hil.characterize.errors import MeasurementError
 from bruno_hil.characterize.ngspice_backend import NgspiceBackend
-from bruno_hil.characterize.rram import PulseShape, pulse_train_waveform
+from bruno_hil.characterize.stimulus import (
+    PulseShape,
+    iv_sweep,
+    ltp_ltd,
+    pulse_train_waveform,
+    reset_setpoints,
+)
 from bruno_hil.devices.params import RRAMParams
 from bruno_hil.emulator.dut import RRAMDut
 from bruno_hil.physics.rram import (

@@ -22,7 +22,7 @@ interval gets its own sub-steps (:func:`_substep_fractions`): V moves at most
 :data:`MAX_SUBSTEP_V` per sub-step, and a level after a voltage change is followed from
 a fraction of a ps on, where P switches fastest (or ``substeps`` in every interval).
 Switching-kinetics pulses are best sampled geometrically from the edge's time scale
-(:func:`~bruno_hil.characterize.fecap.switching_kinetics_waveform`); uniformly sampled
+(:func:`~bruno_hil.characterize.stimulus.switching_kinetics_waveform`); uniformly sampled
 ones (an instrument's) are integrated as well.
 
 The device's leak is ``I_0*A*|exp(V/V_t) - 1|`` (:func:`~bruno_hil.physics.fecap.

@@ -9,7 +9,7 @@ RRAM pulse-train file (kind ``rram_pulses``) one row per pulse: ``amplitude_V``,
 ``read_current_A`` and optionally ``read_voltage_V`` (across the cell during the read),
 with the train's settings as metadata: ``width_s``, ``read_V``, ``compliance_A``
 (required) and ``edge_fraction``, ``read_s``, ``pause_s`` (the pulse shape; defaults
-of :class:`~bruno_hil.characterize.rram.PulseShape`). Other columns are kept but not
+of :class:`~bruno_hil.characterize.stimulus.PulseShape`). Other columns are kept but not
 checked.
 
 Metadata (area, thickness, temperature, ...) comes from ``# key: value`` lines at the top

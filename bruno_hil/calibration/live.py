@@ -22,20 +22,17 @@ and LTP/LTD pulse trains of different amplitudes and widths (a sweep sets the sw
 voltage at one ramp rate; pulses 1e5-1e6 times shorter pin down how steeply the
 switching speed grows with voltage).
 
-:func:`measure_fecap` and :func:`measure_rram` also add a simulated instrument's noise
-and (FeCap) a parallel parasitic capacitance, which is how ``calibration/make_examples.py``
-and the tests make synthetic "measured" data from the compact models.
+The stimuli come from :mod:`bruno_hil.characterize.stimulus`; each is measured with
+:mod:`bruno_hil.calibration.measure`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from bruno_hil.calibration.fecap import (
     FECAP_FIT_NAMES,
@@ -44,200 +41,46 @@ from bruno_hil.calibration.fecap import (
     fit_fecap,
     predict_charge,
 )
+from bruno_hil.calibration.measure import measure_fecap, measure_rram, rram_experiment
 from bruno_hil.calibration.report import curve_metrics
 from bruno_hil.calibration.rram import (
     Experiment,
     RRAMFit,
-    experiment_from_frame,
     fit_rram_experiments,
     measured_current_A,
     predict_experiment,
 )
-from bruno_hil.characterize.backend import MeasurementBackend, MeasurementError
-from bruno_hil.characterize.fecap import (
-    pund_waveform,
-    switching_kinetics_waveform,
-    triangle_waveform,
+from bruno_hil.characterize.backend import MeasurementBackend
+from bruno_hil.characterize.errors import MeasurementError
+from bruno_hil.characterize.stimulus import (
+    RESET_V,
+    RRAMStimulus,
+    Stimulus,
+    concatenate,
+    iv_sweep,
+    ltp_ltd,
+    pund,
+    pv_loop,
+    reset_setpoints,
+    switching_kinetics,
 )
-from bruno_hil.characterize.rram import PulseShape, iv_setpoints, ltp_ltd_amplitudes
 from bruno_hil.devices.params import DeviceParams, FeCapParams, RRAMParams
 
 
 @dataclass(frozen=True)
-class Stimulus:
-    """A named drive: FeCap waveform (``time_s`` [s], ``voltage_V`` [V]) or RRAM sweep
-    setpoints (``voltage_V`` only; the backend's ramp sets the times)."""
+class LiveOptions:
+    """How the live loop measures and fits: keyword arguments of
+    :func:`~bruno_hil.calibration.measure.measure_fecap` / ``measure_rram`` (``measure``;
+    their ``seed`` is the held-out data's, training data add the round number) and of the
+    fit (``fit``), and the conditioning RESET [V] of an RRAM cell (None: none)."""
 
-    name: str
-    voltage_V: np.ndarray
-    time_s: np.ndarray | None = None
+    measure: dict[str, Any] = field(default_factory=dict)
+    fit: dict[str, Any] = field(default_factory=dict)
+    reset_V: float | None = RESET_V
 
-
-def pv_loop(
-    amplitude_V: float, frequency_Hz: float, n_cycles: int = 2, points_per_cycle: int = 400
-) -> Stimulus:
-    """Triangular P-V loop (see :func:`~bruno_hil.characterize.fecap.triangle_waveform`)."""
-    t, v = triangle_waveform(amplitude_V, frequency_Hz, n_cycles, points_per_cycle)
-    return Stimulus(f"loop {amplitude_V:g} V {frequency_Hz:g} Hz", v, t)
-
-
-def pund(amplitude_V: float, frequency_Hz: float, points_per_cycle: int = 400) -> Stimulus:
-    """PUND sequence (see :func:`~bruno_hil.characterize.fecap.pund_waveform`)."""
-    t, v, _ = pund_waveform(amplitude_V, frequency_Hz, points_per_cycle)
-    return Stimulus(f"PUND {amplitude_V:g} V {frequency_Hz:g} Hz", v, t)
-
-
-def switching_kinetics(amplitudes_V: Sequence[float], widths_s: Sequence[float]) -> Stimulus:
-    """Switching-kinetics pulses (see :func:`~bruno_hil.characterize.fecap.
-    switching_kinetics_waveform`): they pin down the Merz law, which loops cannot."""
-    t, v, _ = switching_kinetics_waveform(amplitudes_V, widths_s)
-    amps = "/".join(f"{a:g}" for a in amplitudes_V)
-    widths = "/".join(f"{w:g}" for w in widths_s)
-    return Stimulus(f"kinetics {amps} V x {widths} s", v, t)
-
-
-def iv_sweep(v_max_V: float, v_min_V: float, step_V: float = 0.01) -> Stimulus:
-    """DC I-V loop setpoints (see :func:`~bruno_hil.characterize.rram.iv_setpoints`)."""
-    v = iv_setpoints(v_max_V, v_min_V, step_V)["voltage_V"].to_numpy()
-    return Stimulus(f"I-V {v_min_V:g}..{v_max_V:g} V", v)
-
-
-@dataclass(frozen=True)
-class PulseStimulus:
-    """An RRAM programming pulse train: one pulse of ``width_s`` [s] per ``amplitude_V``
-    [V], each followed by a read at ``read_V`` [V]."""
-
-    name: str
-    amplitude_V: np.ndarray
-    width_s: float
-    read_V: float = 0.1
-
-
-def ltp_ltd(set_V: float, reset_V: float, n_pulses: int, width_s: float) -> PulseStimulus:
-    """A reference read, ``n_pulses`` SET pulses of ``set_V`` [V] and as many RESET pulses
-    of ``reset_V`` [V], each ``width_s`` [s] long (see :func:`~bruno_hil.characterize.
-    rram.ltp_ltd_amplitudes`)."""
-    return PulseStimulus(
-        f"LTP/LTD {set_V:g}/{reset_V:g} V {width_s:g} s",
-        ltp_ltd_amplitudes(set_V, reset_V, n_pulses),
-        width_s,
-    )
-
-
-RRAMStimulus = Stimulus | PulseStimulus
-"""A stimulus of the RRAM live loop: DC sweep setpoints or a pulse train."""
-
-
-def concatenate(stimuli: Sequence[Stimulus]) -> tuple[Stimulus, np.ndarray]:
-    """One stimulus running the given ones back to back, and the per-sample label of the
-    stimulus each sample belongs to."""
-    if not stimuli:
-        raise MeasurementError("no stimulus to concatenate")
-    volts, times, labels = [], [], []
-    t_end = 0.0
-    for k, s in enumerate(stimuli):
-        skip = 1 if k else 0  # waveforms start at 0 V; the junction sample is shared
-        volts.append(s.voltage_V[skip:])
-        labels += [s.name] * (s.voltage_V.size - skip)
-        if s.time_s is not None:
-            times.append(s.time_s[skip:] + t_end)
-            t_end = float(times[-1][-1])
-    t = np.concatenate(times) if times else None
-    name = " + ".join(s.name for s in stimuli)
-    return Stimulus(name, np.concatenate(volts), t), np.asarray(labels)
-
-
-def measure_fecap(
-    backend: MeasurementBackend,
-    stimulus: Stimulus,
-    params: FeCapParams,
-    *,
-    noise_rel: float = 0.0,
-    c_par_F: float = 0.0,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Measure a FeCap stimulus: ``time_s``, ``voltage_V``, ``charge_C``. ``c_par_F`` [F]
-    adds a parallel parasitic capacitance (``c_par_F*V`` to the charge, exactly what an
-    ideal capacitor across the device adds); ``noise_rel`` adds Gaussian noise of that
-    fraction of the charge's range (seeded)."""
-    if stimulus.time_s is None:
-        raise MeasurementError(f"{stimulus.name}: a FeCap stimulus needs sample times")
-    data = backend.fecap_waveform(stimulus.time_s, stimulus.voltage_V, params)
-    q = data["charge_C"].to_numpy() + c_par_F * data["voltage_V"].to_numpy()
-    rng = np.random.default_rng(seed)
-    q = q + noise_rel * float(np.ptp(q)) * rng.standard_normal(q.size)
-    return pd.DataFrame({"time_s": data["time_s"], "voltage_V": data["voltage_V"], "charge_C": q})
-
-
-def _noisy(current_A: np.ndarray, noise_rel: float, noise_floor_A: float, seed: int) -> np.ndarray:
-    """``current_A`` with multiplicative noise ``noise_rel`` and an additive floor
-    ``noise_floor_A`` [A] (seeded)."""
-    rng = np.random.default_rng(seed)
-    i = current_A * (1.0 + noise_rel * rng.standard_normal(current_A.size))
-    return i + noise_floor_A * rng.standard_normal(current_A.size)
-
-
-def measure_rram(
-    backend: MeasurementBackend,
-    stimulus: RRAMStimulus,
-    params: RRAMParams,
-    *,
-    compliance_A: float = 100e-6,
-    noise_rel: float = 0.0,
-    noise_floor_A: float = 0.0,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Measure an RRAM stimulus with read noise ``noise_rel`` (multiplicative) and an
-    additive floor ``noise_floor_A`` [A] (seeded). An I-V sweep gives ``time_s``,
-    ``voltage_V`` (across the cell), ``current_A`` and ``setpoint_V`` (needs a backend that
-    reports ``time_s`` and ``device_voltage_V``, as the ngspice and visa benches do); a
-    pulse train gives ``pulse``, ``amplitude_V``, ``read_current_A`` and
-    ``read_voltage_V`` (across the cell during the read)."""
-    if isinstance(stimulus, PulseStimulus):
-        data = backend.rram_pulses(
-            stimulus.amplitude_V, stimulus.width_s, stimulus.read_V, params, compliance_A
-        )
-        read_v = data.get("device_voltage_V", pd.Series(stimulus.read_V, index=data.index))
-        current = data["read_current_A"].to_numpy()
-        return pd.DataFrame(
-            {
-                "pulse": data["pulse"],
-                "amplitude_V": data["amplitude_V"],
-                "read_current_A": _noisy(current, noise_rel, noise_floor_A, seed),
-                "read_voltage_V": read_v.to_numpy(),
-            }
-        )
-    data = backend.rram_dc_sweep(stimulus.voltage_V, compliance_A, params)
-    missing = {"time_s", "device_voltage_V"} - set(data.columns)
-    if missing:
-        raise MeasurementError(
-            f"the backend's I-V sweep lacks {', '.join(sorted(missing))}; the RRAM fit needs"
-            " the sample times and the voltage across the cell"
-        )
-    return pd.DataFrame(
-        {
-            "time_s": data["time_s"],
-            "voltage_V": data["device_voltage_V"],
-            "current_A": _noisy(data["current_A"].to_numpy(), noise_rel, noise_floor_A, seed),
-            "setpoint_V": data["voltage_V"],
-        }
-    )
-
-
-def rram_experiment(
-    stimulus: RRAMStimulus,
-    data: pd.DataFrame,
-    compliance_A: float = 100e-6,
-    shape: PulseShape | None = None,
-) -> Experiment:
-    """The fit's view of a measurement from :func:`measure_rram`: a
-    :class:`~bruno_hil.calibration.rram.Sweep`, or a :class:`~bruno_hil.calibration.rram.
-    PulseTrain` played with the bench's pulse ``shape`` behind ``compliance_A`` [A]."""
-    if not isinstance(stimulus, PulseStimulus):
-        return experiment_from_frame(data, stimulus.name)
-    settings = {"width_s": stimulus.width_s, "read_V": stimulus.read_V}
-    settings |= {"compliance_A": compliance_A, **dataclasses.asdict(shape or PulseShape())}
-    return experiment_from_frame(data, stimulus.name, settings)
+    def measured_with_seed_offset(self, offset: int) -> dict[str, Any]:
+        """The measurement options with the seed moved by ``offset``."""
+        return {**self.measure, "seed": self.measure.get("seed", 0) + offset}
 
 
 @dataclass
@@ -319,46 +162,30 @@ class _FeCapRounds:
         backend: MeasurementBackend,
         chip_params: FeCapParams,
         heldout: list[Stimulus],
-        options: dict[str, Any],
+        options: LiveOptions,
     ) -> None:
         self.backend, self.chip_params, self.options = backend, chip_params, options
-        measure = options["measure"]
+        measure = options.measure
         self.heldout = {h.name: measure_fecap(backend, h, chip_params, **measure) for h in heldout}
 
     def __call__(
         self, stimuli: list[Stimulus], prior: DeviceParams
     ) -> tuple[FeCapFit, str, dict[str, float]]:
         train, _ = concatenate(stimuli)
-        measure = {**self.options["measure"], "seed": self.options["measure"].get("seed", 0) + 1}
+        measure = self.options.measured_with_seed_offset(1)
         data = measure_fecap(self.backend, train, self.chip_params, **measure)
         f = fit_fecap(
             data["time_s"].to_numpy(),
             data["voltage_V"].to_numpy(),
             data["charge_C"].to_numpy(),
             prior,  # type: ignore[arg-type]
-            **self.options["fit"],
+            **self.options.fit,
         )
         rmse = {}
         for name, held in self.heldout.items():
             pred = predict_charge(f.params, held["time_s"].to_numpy(), held["voltage_V"].to_numpy())
             rmse[name] = curve_metrics(held["charge_C"].to_numpy(), pred)[0]["rmse"]
         return f, train.name, rmse
-
-
-RESET_V = -1.2
-"""Default conditioning RESET [V] of the RRAM live loop (see :func:`reset_setpoints`)."""
-
-
-def reset_setpoints(reset_V: float = RESET_V, step_V: float = 0.02) -> np.ndarray:
-    """A conditioning RESET sweep 0 -> ``reset_V`` -> 0 V [V] in steps of ``step_V``: at
-    the bench's sweep rate (1 V/s) it resets a cell fully (gap at ``g_max_m``) even behind
-    a 100 uA compliance, where a RESET pulse of microseconds does not."""
-    if not reset_V < 0.0:
-        raise MeasurementError(f"reset_V = {reset_V!r} V must be < 0 (a RESET)")
-    n = max(round(-reset_V / step_V), 2)
-    return np.concatenate(
-        [np.linspace(0.0, reset_V, n + 1)[1:], np.linspace(reset_V, 0.0, n + 1)[1:]]
-    )
 
 
 def _reset_state(params: RRAMParams) -> RRAMParams:
@@ -377,20 +204,19 @@ class _RRAMRounds:
         backend: MeasurementBackend,
         chip_params: RRAMParams,
         heldout: list[RRAMStimulus],
-        options: dict[str, Any],
+        options: LiveOptions,
     ) -> None:
         self.backend, self.chip_params, self.options = backend, chip_params, options
-        self.compliance_A = options["measure"].get("compliance_A", 100e-6)
-        self.reset_V = options["reset_V"]
+        self.compliance_A = options.measure.get("compliance_A", 100e-6)
+        self.reset_V = options.reset_V
         if self.reset_V is not None:  # a conditioned cell starts fully reset
             self.chip_params = _reset_state(chip_params)
-        self.shape = getattr(backend, "pulse_shape", None)
+        self.shape = backend.pulse_shape
         self.measured: dict[str, Experiment] = {}
         self.heldout = [self._measure(h, seed_offset=0) for h in heldout]
 
     def _measure(self, stimulus: RRAMStimulus, seed_offset: int) -> Experiment:
-        measure = dict(self.options["measure"])
-        measure["seed"] = measure.get("seed", 0) + seed_offset
+        measure = self.options.measured_with_seed_offset(seed_offset)
         if self.reset_V is not None:
             self.backend.rram_dc_sweep(
                 reset_setpoints(self.reset_V), self.compliance_A, self.chip_params
@@ -407,7 +233,7 @@ class _RRAMRounds:
         experiments = [self.measured[s.name] for s in stimuli]
         if self.reset_V is not None:
             prior = _reset_state(prior)  # type: ignore[arg-type]
-        f = fit_rram_experiments(experiments, prior, **self.options["fit"])  # type: ignore[arg-type]
+        f = fit_rram_experiments(experiments, prior, **self.options.fit)  # type: ignore[arg-type]
         floor = f.current_floor_A
         rmse = {}
         for held in self.heldout:
@@ -435,31 +261,28 @@ def live_calibrate(
     ``backend``. ``chip_params`` are the parameters the backend simulates (ignored by a
     real instrument); ``prior`` is the surrogate's starting point. ``schedule`` and
     ``heldout`` (one stimulus or several) default to :func:`default_schedule` (with the
-    FeCap's switching kinetics where the backend ``plays_nonuniform_waveforms``: then
+    FeCap's switching kinetics where the backend :attr:`~bruno_hil.characterize.backend.
+    MeasurementBackend.plays_nonuniform_waveforms`: then
     the FeCap fit frees alpha and tau_0 too, unless ``fit_options`` name the fields). The
     held-out RMSE is in C (FeCap) or on the ``asinh(I/current_floor_A)`` scale (RRAM).
     RRAM ``measure_options`` may set ``compliance_A`` [A] (default 100 uA); pulse trains
-    are fitted with the backend's ``pulse_shape`` if it has one (the ngspice and visa
-    benches do), else :class:`~bruno_hil.characterize.rram.PulseShape`'s defaults. A real
+    are fitted with the backend's ``pulse_shape``. A real
     cell keeps its state between measurements, so each RRAM stimulus is preceded by a
     conditioning RESET sweep to ``reset_V`` [V] (:func:`reset_setpoints`), and the fit
     (and a simulated chip) start every experiment from the fully reset gap ``g_max_m``;
     with ``reset_V=None`` there is no conditioning and both start from ``g_init_m``."""
-    kinetics = getattr(backend, "plays_nonuniform_waveforms", False) and schedule is None
+    kinetics = backend.plays_nonuniform_waveforms and schedule is None
     default_stimuli, default_heldout = default_schedule(device, kinetics)
     stimuli = list(schedule) if schedule is not None else default_stimuli
     if heldout is None:
         held = default_heldout
     else:
         held = list(heldout) if isinstance(heldout, (list, tuple)) else [heldout]
-    options = {
-        "measure": dict(measure_options or {}),
-        "fit": dict(fit_options or {}),
-        "reset_V": reset_V,
-    }
-    if device == "fecap" and "names" not in options["fit"]:
+    fit_kwargs = dict(fit_options or {})
+    if device == "fecap" and "names" not in fit_kwargs:
         merz = FECAP_MERZ_NAMES if kinetics else ()
-        options["fit"]["names"] = [*FECAP_FIT_NAMES, *merz]
+        fit_kwargs["names"] = [*FECAP_FIT_NAMES, *merz]
+    options = LiveOptions(dict(measure_options or {}), fit_kwargs, reset_V)
     rounds_of = _FeCapRounds if device == "fecap" else _RRAMRounds
     step = rounds_of(backend, chip_params, held, options)  # type: ignore[arg-type]
     rounds: list[LiveRound] = []
@@ -494,22 +317,4 @@ def live_calibrate(
     return LiveResult(best=best, best_round=best_round, heldout=names, rounds=rounds)
 
 
-__all__ = [
-    "LiveResult",
-    "LiveRound",
-    "PulseStimulus",
-    "RRAMStimulus",
-    "Stimulus",
-    "concatenate",
-    "default_schedule",
-    "iv_sweep",
-    "live_calibrate",
-    "ltp_ltd",
-    "measure_fecap",
-    "measure_rram",
-    "pund",
-    "pv_loop",
-    "reset_setpoints",
-    "rram_experiment",
-    "switching_kinetics",
-]
+__all__ = ["LiveOptions", "LiveResult", "LiveRound", "default_schedule", "live_calibrate"]

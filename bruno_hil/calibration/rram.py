@@ -10,8 +10,8 @@ voltage (what an SMU with remote sense reports) is what the model needs, so the 
 ``voltage_V`` must be the voltage across the cell.
 
 **Pulse trains** (:class:`PulseTrain`): the cell voltage during a pulse is not measured,
-so the model plays the *source* waveform (:func:`~bruno_hil.characterize.rram.
-pulse_train_waveform`, with the bench's :class:`~bruno_hil.characterize.rram.PulseShape`)
+so the model plays the *source* waveform (:func:`~bruno_hil.characterize.stimulus.
+pulse_train_waveform`, with the bench's :class:`~bruno_hil.characterize.stimulus.PulseShape`)
 behind an ideal current compliance (:func:`~bruno_hil.physics.rram.
 rram_step_in_compliance`, on :func:`pulse_substeps`) and predicts each read's current
 at the measured read voltage. On the ngspice bench (a tanh limiter and a 1 pF cell node)
@@ -58,7 +58,7 @@ from bruno_hil.calibration.fit import (
     simulate_with_jacobian,
 )
 from bruno_hil.calibration.io import Measurement
-from bruno_hil.characterize.rram import PulseShape, pulse_train_waveform
+from bruno_hil.characterize.stimulus import PulseShape, pulse_train_waveform
 from bruno_hil.devices.params import RRAMParams
 from bruno_hil.physics.rram import (
     DTYPE,

@@ -7,18 +7,15 @@ them. ``bruno-hil characterize fecap|rram`` is the command line (:mod:`bruno_hil
 characterize`).
 """
 
-from bruno_hil.characterize.backend import (
-    BackendUnavailableError,
-    MeasurementBackend,
-    MeasurementError,
-    open_backend,
-)
+from bruno_hil.characterize.backend import MeasurementBackend
+from bruno_hil.characterize.errors import MeasurementError
 from bruno_hil.characterize.fecap import (
     FeCapResult,
     PELoopFigures,
     PundFigures,
     characterize_fecap,
 )
+from bruno_hil.characterize.open import BackendUnavailableError, open_backend
 from bruno_hil.characterize.rram import (
     IVFigures,
     PulseFigures,

@@ -3,21 +3,23 @@
 A :class:`MeasurementBackend` applies a waveform to one device and records what an
 instrument would: a ferroelectric tester (or waveform source + digitizer) for the FeCap,
 a source-measure unit for the RRAM cell. :class:`~bruno_hil.characterize.ngspice_backend.
-NgspiceBackend` does it on the compact models; a pyvisa driver of real instruments
-implements the same methods. Every quantity is in SI units and every DataFrame column
-carries its unit in its name. A backend may add columns; the listed ones are required.
+NgspiceBackend` does it on the compact models, :class:`~bruno_hil.characterize.
+visa_backend.VisaBackend` on real instruments through pyvisa;
+:func:`~bruno_hil.characterize.open.open_backend` chooses one by ``--chip``. The drives
+they take are built and checked in :mod:`bruno_hil.characterize.stimulus`. Every
+quantity is in SI units and every DataFrame column carries its unit in its name. A backend
+may add columns; the listed ones are required.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
+from bruno_hil.characterize.stimulus import PulseShape
 from bruno_hil.devices.params import FeCapParams, RRAMParams
-from bruno_hil.errors import BrunoHilError
 
 FECAP_COLUMNS: tuple[str, ...] = ("time_s", "voltage_V", "current_A", "charge_C")
 """Required columns of :meth:`MeasurementBackend.fecap_waveform`."""
@@ -30,16 +32,6 @@ RRAM_PULSE_COLUMNS: tuple[str, ...] = (
     "conductance_S",
 )
 """Required columns of :meth:`MeasurementBackend.rram_pulses`."""
-CHIP_CHOICES: tuple[str, ...] = ("ngspice", "visa://<VISA resource>")
-"""The ``--chip`` values that characterization understands."""
-
-
-class MeasurementError(BrunoHilError, ValueError):
-    """A measurement request is malformed (waveform, compliance, pulse settings)."""
-
-
-class BackendUnavailableError(BrunoHilError, ValueError):
-    """The ``--chip`` backend is unknown or not available in this version."""
 
 
 @runtime_checkable
@@ -47,6 +39,16 @@ class MeasurementBackend(Protocol):
     """One device on a test bench. State persists *within* a call (a sweep, a pulse train)
     and each call starts from the device's initial state given by ``params`` (FeCap:
     P = -P_s; RRAM: gap ``g_init_m``)."""
+
+    plays_nonuniform_waveforms: bool
+    """Whether :meth:`fecap_waveform` plays any sample times (a simulator) or only a
+    uniform grid (a waveform generator): then the fast edges of switching-kinetics pulses
+    cannot be played."""
+
+    @property
+    def pulse_shape(self) -> PulseShape:
+        """The timing of this bench's programming pulses and reads."""
+        ...
 
     def fecap_waveform(
         self, time_s: np.ndarray, voltage_V: np.ndarray, params: FeCapParams
@@ -89,48 +91,9 @@ class MeasurementBackend(Protocol):
         ...
 
 
-def open_backend(
-    chip: str,
-    *,
-    sweep_rate_V_per_s: float | None = None,
-    stream_dir: Path | None = None,
-    resume: bool = False,
-) -> MeasurementBackend:
-    """The backend named by ``--chip``: ``ngspice`` (the compact models) or
-    ``visa://<VISA resource>`` (real instruments, :class:`~bruno_hil.characterize.
-    visa_backend.VisaBackend`, which streams its data to ``stream_dir`` and with ``resume``
-    continues the measurements found there); anything else raises
-    :class:`BackendUnavailableError` listing the choices. ``sweep_rate_V_per_s`` [V/s]
-    sets the ramp rate of DC sweeps (default: the backend's, 1 V/s)."""
-    if chip == "ngspice":
-        from bruno_hil.characterize.ngspice_backend import BenchSettings, NgspiceBackend
-
-        if sweep_rate_V_per_s is None:
-            return NgspiceBackend()
-        return NgspiceBackend(BenchSettings(sweep_rate_V_per_s=sweep_rate_V_per_s))
-    if chip.startswith("visa://"):
-        from bruno_hil.characterize.visa_backend import VisaBackend
-
-        resource = chip.removeprefix("visa://")
-        if not resource:
-            raise BackendUnavailableError(
-                "--chip visa://: give the VISA resource, e.g."
-                " visa://TCPIP0::127.0.0.1::5025::SOCKET"
-            )
-        options = {} if sweep_rate_V_per_s is None else {"sweep_rate_V_per_s": sweep_rate_V_per_s}
-        return VisaBackend(resource, stream_dir=stream_dir, resume=resume, **options)
-    raise BackendUnavailableError(
-        f"--chip {chip!r}: unknown chip for characterize; choose one of {', '.join(CHIP_CHOICES)}"
-    )
-
-
 __all__ = [
-    "CHIP_CHOICES",
     "FECAP_COLUMNS",
     "RRAM_DC_COLUMNS",
     "RRAM_PULSE_COLUMNS",
-    "BackendUnavailableError",
     "MeasurementBackend",
-    "MeasurementError",
-    "open_backend",
 ]

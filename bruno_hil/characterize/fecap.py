@@ -33,18 +33,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from bruno_hil.characterize.backend import MeasurementBackend, MeasurementError
+from bruno_hil.characterize.backend import MeasurementBackend
+from bruno_hil.characterize.stimulus import pund_waveform, triangle_waveform
 from bruno_hil.devices.params import FeCapParams
-
-PUND_PULSES: tuple[str, ...] = ("preset", "P", "U", "N", "D")
-"""The PUND sequence: a negative preset, then positive P, U and negative N, D."""
-_PUND_SIGNS: tuple[float, ...] = (-1.0, 1.0, 1.0, -1.0, -1.0)
 
 
 @dataclass(frozen=True)
@@ -102,179 +98,6 @@ class FeCapResult:
         if self.pund_figures is not None:
             out.update({f"pund_{k}": v for k, v in self.pund_figures.as_dict().items()})
         return out
-
-
-def _check_drive(amplitude_V: float, frequency_Hz: float, points_per_cycle: int) -> None:
-    for name, value in (("amplitude_V", amplitude_V), ("frequency_Hz", frequency_Hz)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise MeasurementError(f"{name}: expected a number, got {value!r}")
-        if not (math.isfinite(value) and value > 0.0):
-            raise MeasurementError(f"{name} = {value!r} must be a positive finite number")
-    if not (20 <= points_per_cycle <= 100_000 and points_per_cycle % 4 == 0):
-        raise MeasurementError(
-            f"points_per_cycle = {points_per_cycle!r} must be a multiple of 4 in [20, 1e5]"
-            " (so the waveform's corners are samples)"
-        )
-
-
-def triangle_waveform(
-    amplitude_V: float, frequency_Hz: float, n_cycles: int = 2, points_per_cycle: int = 400
-) -> tuple[np.ndarray, np.ndarray]:
-    """``n_cycles`` periods of 0 -> +V_a -> -V_a -> 0: sample times [s] and voltages [V]
-    (``points_per_cycle`` samples per period)."""
-    _check_drive(amplitude_V, frequency_Hz, points_per_cycle)
-    if not 2 <= n_cycles <= 1000:
-        raise MeasurementError(
-            f"n_cycles = {n_cycles!r} must lie in [2, 1000] (the last period is the loop)"
-        )
-    period = 1.0 / frequency_Hz
-    t = np.arange(n_cycles * points_per_cycle + 1) * (period / points_per_cycle)
-    phase = (np.arange(t.size) % points_per_cycle) / points_per_cycle
-    v = amplitude_V * np.interp(phase, [0.0, 0.25, 0.75, 1.0], [0.0, 1.0, -1.0, 0.0])
-    return t, v
-
-
-def pund_waveform(
-    amplitude_V: float, frequency_Hz: float, points_per_cycle: int = 400
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """The PUND sequence (see the module): sample times [s], voltages [V] and a table of
-    the pulses (``pulse``, ``start_s``, ``peak_s``, ``end_s``)."""
-    _check_drive(amplitude_V, frequency_Hz, points_per_cycle)
-    half = 0.5 / frequency_Hz
-    n_half = points_per_cycle // 2
-    t_knots, v_knots, rows = [0.0], [0.0], []
-    t = half  # a delay of half a period at 0 V before each pulse
-    for name, sign in zip(PUND_PULSES, _PUND_SIGNS, strict=True):
-        rows.append({"pulse": name, "start_s": t, "peak_s": t + half / 2, "end_s": t + half})
-        t_knots += [t, t + half / 2, t + half]
-        v_knots += [0.0, sign * amplitude_V, 0.0]
-        t += 2 * half
-    t_end = t - half
-    n = round(t_end / half) * n_half
-    time = np.linspace(0.0, t_end, n + 1)
-    return time, np.interp(time, t_knots, v_knots), pd.DataFrame(rows)
-
-
-def _check_positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MeasurementError(f"{name}: expected a number, got {value!r}")
-    if not (math.isfinite(value) and value > 0.0):
-        raise MeasurementError(f"{name} = {value!r} must be a positive finite number")
-
-
-def _positive_values(name: str, values: Sequence[float]) -> np.ndarray:
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise MeasurementError(f"{name}: expected a sequence of numbers, got {values!r}") from None
-    if array.ndim != 1 or array.size == 0:
-        raise MeasurementError(f"{name}: expected a non-empty 1-D sequence, got {values!r}")
-    if not np.all(np.isfinite(array) & (array > 0.0)):
-        raise MeasurementError(f"{name}: every value must be a positive finite number")
-    return array
-
-
-class _Samples:
-    """A waveform built sample by sample: times [s] and voltages [V], from (0 s, 0 V)."""
-
-    def __init__(self, edge_s: float, edge_step_V: float, points_per_decade: int) -> None:
-        self.t, self.v = [0.0], [0.0]
-        self.edge_s, self.edge_step_V, self.per_decade = edge_s, edge_step_V, points_per_decade
-
-    def edge(self, v_to_V: float) -> None:
-        """A linear edge from the last voltage, ``edge_s`` long, sampled every
-        ``edge_step_V`` at most."""
-        t0, v0 = self.t[-1], self.v[-1]
-        n = max(1, math.ceil(abs(v_to_V - v0) / self.edge_step_V))
-        frac = np.arange(1, n + 1) / n
-        self.t += (t0 + frac * self.edge_s).tolist()
-        self.v += (v0 + frac * (v_to_V - v0)).tolist()
-
-    def hold(self, duration_s: float) -> None:
-        """The last voltage for ``duration_s``, sampled at times growing geometrically,
-        ``points_per_decade`` per decade, from the last edge's sample interval (so the
-        switching that an edge starts is followed from its own time scale)."""
-        first = min(self.t[-1] - self.t[-2], duration_s)
-        n = math.ceil(self.per_decade * math.log10(duration_s / first))
-        t0 = self.t[-1]
-        self.t += (t0 + np.geomspace(first, duration_s, n + 1)).tolist()
-        self.v += [self.v[-1]] * (n + 1)
-
-
-def switching_kinetics_waveform(
-    amplitudes_V: Sequence[float],
-    widths_s: Sequence[float],
-    *,
-    poling_V: float = -4.0,
-    poling_s: float = 1e-6,
-    pause_s: float = 1e-6,
-    edge_s: float = 2e-9,
-    edge_step_V: float = 0.1,
-    points_per_decade: int = 8,
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Switching-kinetics (nucleation-limited switching) pulses. For each amplitude (outer
-    loop) and width (inner loop): a poling pulse held at ``poling_V`` [V] (< 0) for
-    ``poling_s`` [s], which resets P to -P_s; ``pause_s`` [s] at 0 V; a positive pulse held
-    at the amplitude [V] for the width [s]; ``pause_s`` at 0 V. A last poling pulse and
-    pause leave the device negatively poled, as the other stimuli do (a real device keeps
-    its state for the next measurement). Every edge is linear,
-    ``edge_s`` [s] long (not part of the hold times) and sampled every ``edge_step_V`` [V]
-    at most; holds and pauses are sampled at times growing geometrically from ``edge_s``
-    after their start, ``points_per_decade`` per decade, which resolves P's switching (it
-    proceeds in log(time)) at every width with few samples.
-
-    Returns the sample times [s] (from 0), voltages [V] and a table of the positive pulses:
-    ``amplitude_V``, ``width_s``, ``poled_s`` (the end of the pause before the pulse, where
-    its rising edge starts), ``end_s`` (the end of its falling edge) and ``settled_s`` (the
-    end of the pause after it). ``Q(settled_s) - Q(poled_s)`` is the pulse's switched
-    charge, both ends at 0 V (plus the leak's charge over the pulse)."""
-    amplitudes = _positive_values("amplitudes_V", amplitudes_V)
-    widths = _positive_values("widths_s", widths_s)
-    if isinstance(poling_V, bool) or not isinstance(poling_V, (int, float)):
-        raise MeasurementError(f"poling_V: expected a number, got {poling_V!r}")
-    if not (math.isfinite(poling_V) and poling_V < 0.0):
-        raise MeasurementError(
-            f"poling_V = {poling_V!r} must be a negative finite voltage (it resets P to -P_s)"
-        )
-    for name, value in (
-        ("poling_s", poling_s),
-        ("pause_s", pause_s),
-        ("edge_s", edge_s),
-        ("edge_step_V", edge_step_V),
-    ):
-        _check_positive(name, value)
-    if isinstance(points_per_decade, bool) or points_per_decade not in range(1, 101):
-        raise MeasurementError(
-            f"points_per_decade = {points_per_decade!r} must be an integer in [1, 100]"
-        )
-    w = _Samples(edge_s, edge_step_V, points_per_decade)
-    rows = []
-    for amplitude in amplitudes:
-        for width in widths:
-            w.edge(poling_V)
-            w.hold(poling_s)
-            w.edge(0.0)
-            w.hold(pause_s)
-            poled = w.t[-1]
-            w.edge(amplitude)
-            w.hold(width)
-            w.edge(0.0)
-            end = w.t[-1]
-            w.hold(pause_s)
-            rows.append(
-                {
-                    "amplitude_V": amplitude,
-                    "width_s": width,
-                    "poled_s": poled,
-                    "end_s": end,
-                    "settled_s": w.t[-1],
-                }
-            )
-    w.edge(poling_V)
-    w.hold(poling_s)
-    w.edge(0.0)
-    w.hold(pause_s)
-    return np.array(w.t), np.array(w.v), pd.DataFrame(rows)
 
 
 def add_polarization(data: pd.DataFrame, params: FeCapParams, period_s: float) -> pd.DataFrame:
@@ -343,7 +166,8 @@ def loop_figures(data: pd.DataFrame, amplitude_V: float, frequency_Hz: float) ->
 
 def pund_figures(data: pd.DataFrame, pulses: pd.DataFrame, params: FeCapParams) -> PundFigures:
     """PUND charges from a measured PUND waveform (``data`` with ``time_s``,
-    ``charge_C``) and its pulse table (from :func:`pund_waveform`)."""
+    ``charge_C``) and its pulse table (from
+    :func:`~bruno_hil.characterize.stimulus.pund_waveform`)."""
     t = data["time_s"].to_numpy()
     q = data["charge_C"].to_numpy()
     rise = {
@@ -395,7 +219,6 @@ def characterize_fecap(
 
 
 __all__ = [
-    "PUND_PULSES",
     "FeCapResult",
     "PELoopFigures",
     "PundFigures",
@@ -403,7 +226,4 @@ __all__ = [
     "characterize_fecap",
     "loop_figures",
     "pund_figures",
-    "pund_waveform",
-    "switching_kinetics_waveform",
-    "triangle_waveform",
 ]

@@ -29,8 +29,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bruno_hil.characterize.backend import MeasurementError
-from bruno_hil.characterize.rram import PulseShape, pulse_train_waveform
+from bruno_hil.characterize.errors import MeasurementError
+from bruno_hil.characterize.stimulus import (
+    PulseShape,
+    positive,
+    pulse_train_waveform,
+    vector,
+    waveform_points,
+)
 from bruno_hil.devices.compact import (
     FECAP_LIB,
     RRAM_LIB,
@@ -128,38 +134,6 @@ def _tran(tstep_s: float, tstop_s: float, tmax_s: float | None) -> str:
     return line if tmax_s is None else f"{line} 0 {spice_number(tmax_s, 'tmax')}"
 
 
-def _vector(values: np.ndarray | Sequence[float], name: str) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 1 or array.size == 0:
-        raise MeasurementError(f"{name}: expected a non-empty 1-D array, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise MeasurementError(f"{name}: every value must be finite")
-    return array
-
-
-def _waveform(
-    time_s: np.ndarray | Sequence[float], voltage_V: np.ndarray | Sequence[float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Checked PWL points: times [s] from 0, strictly increasing; finite voltages [V]."""
-    t = _vector(time_s, "time_s")
-    v = _vector(voltage_V, "voltage_V")
-    if t.size != v.size or t.size < 2:
-        raise MeasurementError(
-            f"time_s and voltage_V: need two or more points of equal length, got"
-            f" {t.size} and {v.size}"
-        )
-    if t[0] != 0.0 or not np.all(np.diff(t) > 0.0):
-        raise MeasurementError("time_s: must start at 0 s and increase strictly")
-    return t, v
-
-
-def _positive(value: float, name: str, unit: str) -> float:
-    spice_number(value, name)
-    if not value > 0.0:
-        raise MeasurementError(f"{name} = {value!r} {unit} must be > 0")
-    return float(value)
-
-
 class NgspiceBackend:
     """:class:`~bruno_hil.characterize.backend.MeasurementBackend` on the ngspice compact
     models, in this process's shared libngspice."""
@@ -208,7 +182,7 @@ class NgspiceBackend:
     ) -> str:
         """The P-V testbench driven through the points (``time_s`` [s], ``voltage_V`` [V]),
         with ngspice's time step capped at ``tmax_s`` [s] if given."""
-        t, v = _waveform(time_s, voltage_V)
+        t, v = waveform_points(time_s, voltage_V)
         # the print step (and ngspice's largest step): the mean sample spacing. ngspice
         # refines at the PWL corners and where P switches; the median of a waveform with
         # geometric holds from 50 ps would make it crawl (switching kinetics: 0.5 s with
@@ -233,7 +207,7 @@ class NgspiceBackend:
         """See :meth:`MeasurementBackend.fecap_waveform`. Extra column:
         ``model_polarization_C_per_m2``, the compact model's internal P (a simulator's
         privilege; an instrument cannot see it)."""
-        t, v = _waveform(time_s, voltage_V)
+        t, v = waveform_points(time_s, voltage_V)
         res = self._run(
             lambda cap: self.fecap_netlist(t, v, params, cap), float(np.min(np.diff(t))), t[-1]
         )
@@ -260,7 +234,7 @@ class NgspiceBackend:
     ) -> str:
         """The RRAM testbench (``drive.template``) for a drive from :meth:`dc_drive` or
         :meth:`pulse_drive`, with ngspice's time step capped at ``tmax_s`` [s] if given."""
-        _positive(compliance_A, "compliance_A", "A")
+        positive(compliance_A, "compliance_A", "A")
         values = {
             "compliance_A": compliance_A,
             "knee_V": self.settings.limiter_knee_V,
@@ -298,7 +272,7 @@ class NgspiceBackend:
         """The source ramp of a DC sweep: from 0 V through the setpoints ``voltage_V`` [V]
         at ``settings.sweep_rate_V_per_s`` (a repeated setpoint is held for
         ``limiter_knee_V / sweep_rate`` s); sampled at each setpoint."""
-        v = _vector(voltage_V, "voltage_V")
+        v = vector(voltage_V, "voltage_V")
         if v.size < 2:
             raise MeasurementError("voltage_V: a sweep needs two or more setpoints")
         rate = self.settings.sweep_rate_V_per_s
@@ -317,11 +291,11 @@ class NgspiceBackend:
         )
 
     def pulse_drive(self, amplitude_V: np.ndarray, width_s: float, read_V: float) -> RRAMDrive:
-        """The pulse train of :func:`~bruno_hil.characterize.rram.pulse_train_waveform`
+        """The pulse train of :func:`~bruno_hil.characterize.stimulus.pulse_train_waveform`
         with the bench's :attr:`BenchSettings.pulse_shape`; sampled at the end of each
         read plateau."""
-        amps = _vector(amplitude_V, "amplitude_V")
-        width = _positive(width_s, "width_s", "s")
+        amps = vector(amplitude_V, "amplitude_V")
+        width = positive(width_s, "width_s", "s")
         spice_number(read_V, "read_V")
         shape = self.settings.pulse_shape
         wave = pulse_train_waveform(amps, width, read_V, shape)

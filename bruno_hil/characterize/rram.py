@@ -37,7 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bruno_hil.characterize.backend import MeasurementBackend, MeasurementError
+from bruno_hil.characterize.backend import MeasurementBackend
+from bruno_hil.characterize.errors import MeasurementError
+from bruno_hil.characterize.stimulus import finite, iv_setpoints, ltp_ltd_amplitudes
 from bruno_hil.devices.params import RRAMParams
 
 
@@ -94,114 +96,6 @@ class RRAMResult:
     def as_dict(self) -> dict[str, float]:
         """All figures in one flat mapping."""
         return {**self.iv_figures.as_dict(), **self.pulse_figures.as_dict()}
-
-
-def _finite(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise MeasurementError(f"{name}: expected a finite number, got {value!r}")
-    return float(value)
-
-
-def iv_setpoints(v_max_V: float, v_min_V: float, step_V: float = 0.01) -> pd.DataFrame:
-    """Setpoints 0 -> v_max_V -> 0 -> v_min_V -> 0 [V] in steps of about ``step_V`` [V]
-    (each branch is divided evenly), with their ``branch`` number 1-4."""
-    v_max, v_min, step = (
-        _finite(v_max_V, "v_max_V"),
-        _finite(v_min_V, "v_min_V"),
-        _finite(step_V, "step_V"),
-    )
-    if not v_max > 0.0:
-        raise MeasurementError(f"v_max_V = {v_max!r} V must be > 0 (the SET side)")
-    if not v_min < 0.0:
-        raise MeasurementError(
-            f"v_min_V = {v_min!r} V must be < 0: it is the sweep's most negative voltage"
-            " (the RESET side), e.g. -1.0"
-        )
-    if not 0.0 < step <= min(v_max, -v_min) / 4:
-        raise MeasurementError(
-            f"step_V = {step!r} V must be > 0 and at most a quarter of each side of the sweep"
-        )
-    ends = [(0.0, v_max), (v_max, 0.0), (0.0, v_min), (v_min, 0.0)]
-    parts, branch = [np.array([0.0])], [np.array([1])]
-    for k, (a, b) in enumerate(ends, start=1):
-        n = max(round(abs(b - a) / step), 1)
-        parts.append(np.linspace(a, b, n + 1)[1:])
-        branch.append(np.full(n, k))
-    return pd.DataFrame({"voltage_V": np.concatenate(parts), "branch": np.concatenate(branch)})
-
-
-@dataclass(frozen=True)
-class PulseShape:
-    """The timing of a programming pulse train (SI units; what a pulse source plays):
-    each pulse rises and falls in ``edge_fraction`` of its width, then after ``pause_s``
-    [s] at 0 V a read plateau of ``read_s`` [s] (its edges ``edge_fraction*read_s``)
-    follows, and another ``pause_s`` at 0 V. The read is sampled at the plateau's end."""
-
-    edge_fraction: float = 0.05
-    read_s: float = 1e-6
-    pause_s: float = 1e-6
-
-    def __post_init__(self) -> None:
-        for name in ("edge_fraction", "read_s", "pause_s"):
-            value = _finite(getattr(self, name), f"PulseShape.{name}")
-            if not value > 0.0:
-                raise MeasurementError(f"PulseShape.{name} = {value!r} must be > 0")
-        if not self.edge_fraction < 0.5:
-            raise MeasurementError(
-                f"PulseShape.edge_fraction = {self.edge_fraction!r} must be < 0.5"
-            )
-
-
-@dataclass(frozen=True)
-class PulseTrainWaveform:
-    """A pulse train as a piecewise-linear source: ``points`` [n, 2] of (time [s],
-    voltage [V]) from (0, 0), and ``read_index`` [pulses], the point at the end of each
-    read plateau (where the read is sampled)."""
-
-    points: np.ndarray
-    read_index: np.ndarray
-
-    @property
-    def read_time_s(self) -> np.ndarray:
-        """Times [s] of the reads."""
-        return self.points[self.read_index, 0]
-
-
-def pulse_train_waveform(
-    amplitude_V: np.ndarray, width_s: float, read_V: float, shape: PulseShape | None = None
-) -> PulseTrainWaveform:
-    """The source waveform of a pulse train: per amplitude [V] (0 is a read only) a pause,
-    a trapezoidal pulse of ``width_s`` [s] at full amplitude, a pause and a read at
-    ``read_V`` [V] (see :class:`PulseShape`), then a final pause."""
-    amps = np.asarray(amplitude_V, dtype=np.float64)
-    if amps.ndim != 1 or amps.size == 0 or not np.all(np.isfinite(amps)):
-        raise MeasurementError("amplitude_V: expected a non-empty 1-D array of finite values")
-    width = _finite(width_s, "width_s")
-    if not width > 0.0:
-        raise MeasurementError(f"width_s = {width!r} s must be > 0")
-    if _finite(read_V, "read_V") == 0.0:
-        raise MeasurementError("read_V must be nonzero (the conductance is I/V at the read)")
-    s = shape or PulseShape()
-    edge, read_edge = s.edge_fraction * width, s.edge_fraction * s.read_s
-    points: list[tuple[float, float]] = [(0.0, 0.0)]
-    reads: list[int] = []
-    t = s.pause_s
-    for a in amps:
-        times = [t, t + edge, t + edge + width, t + 2 * edge + width]
-        points += zip(times, (0.0, a, a, 0.0), strict=True)
-        t = times[-1] + s.pause_s
-        times = [t, t + read_edge, t + read_edge + s.read_s, t + 2 * read_edge + s.read_s]
-        points += zip(times, (0.0, read_V, read_V, 0.0), strict=True)
-        reads.append(len(points) - 2)
-        t = times[-1] + s.pause_s
-    points.append((t, 0.0))
-    return PulseTrainWaveform(np.asarray(points), np.asarray(reads))
-
-
-def ltp_ltd_amplitudes(set_V: float, reset_V: float, n_pulses: int) -> np.ndarray:
-    """Pulse amplitudes [V] of an LTP/LTD train: a reference read (0 V), ``n_pulses`` SET
-    pulses of ``set_V`` and ``n_pulses`` RESET pulses of ``reset_V``."""
-    return np.array([0.0] + [float(set_V)] * n_pulses + [float(reset_V)] * n_pulses)
 
 
 def _device_voltage(data: pd.DataFrame) -> np.ndarray:
@@ -293,14 +187,14 @@ def characterize_rram(
     arguments in SI units; see the module). ``read_V`` [V] is the read voltage of both the
     R_on/R_off figures and the pulse reads."""
     sweep = iv_setpoints(v_max_V, v_min_V, step_V)
-    read = _finite(read_V, "read_V")
+    read = finite(read_V, "read_V")
     if not 0.0 < read < min(v_max_V, -v_min_V):
         raise MeasurementError(
             f"read_V = {read!r} V must be > 0 and below both |v_max_V| and |v_min_V|"
         )
-    if not _finite(set_amplitude_V, "set_amplitude_V") > 0.0:
+    if not finite(set_amplitude_V, "set_amplitude_V") > 0.0:
         raise MeasurementError(f"set_amplitude_V = {set_amplitude_V!r} V must be > 0 (SET)")
-    if not _finite(reset_amplitude_V, "reset_amplitude_V") < 0.0:
+    if not finite(reset_amplitude_V, "reset_amplitude_V") < 0.0:
         raise MeasurementError(
             f"reset_amplitude_V = {reset_amplitude_V!r} V must be < 0 (RESET), e.g. -1.0"
         )
@@ -312,7 +206,7 @@ def characterize_rram(
         ("read_noise_rel", read_noise_rel),
         ("k_sigma", k_sigma),
     ):
-        if not _finite(value, name) > 0.0:
+        if not finite(value, name) > 0.0:
             raise MeasurementError(f"{name} = {value!r} must be > 0")
 
     iv = backend.rram_dc_sweep(sweep["voltage_V"].to_numpy(), compliance_A, params)
@@ -341,13 +235,8 @@ def characterize_rram(
 __all__ = [
     "IVFigures",
     "PulseFigures",
-    "PulseShape",
-    "PulseTrainWaveform",
     "RRAMResult",
     "characterize_rram",
     "distinguishable_levels",
     "iv_figures",
-    "iv_setpoints",
-    "ltp_ltd_amplitudes",
-    "pulse_train_waveform",
 ]

@@ -32,9 +32,8 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from bruno_hil.characterize.backend import MeasurementError
-from bruno_hil.characterize.ngspice_backend import _positive, _vector, _waveform
-from bruno_hil.characterize.rram import PulseShape
+from bruno_hil.characterize.errors import MeasurementError
+from bruno_hil.characterize.stimulus import PulseShape, positive, vector, waveform_points
 from bruno_hil.characterize.stream import RowStream, read_complete, write_atomic
 from bruno_hil.devices.params import FeCapParams, RRAMParams
 from bruno_hil.instruments import (
@@ -94,7 +93,7 @@ class VisaBackend:
         assumes): the emulator's defaults; set it to a real pulse unit's."""
         self.stream_dir = Path(stream_dir) if stream_dir is not None else DEFAULT_STREAM_DIR
         self.resume = resume
-        self.sweep_rate_V_per_s = _positive(sweep_rate_V_per_s, "sweep_rate_V_per_s", "V/s")
+        self.sweep_rate_V_per_s = positive(sweep_rate_V_per_s, "sweep_rate_V_per_s", "V/s")
         if not 1 <= segment_points <= 2500:
             raise MeasurementError(f"segment_points = {segment_points!r} must lie in [1, 2500]")
         self.segment_points = segment_points
@@ -125,7 +124,7 @@ class VisaBackend:
         """See :meth:`MeasurementBackend.rram_dc_sweep`. Extra columns ``time_s`` (when
         each point is measured: the SMU's source delay per list point, set from the sweep
         rate) and ``device_voltage_V`` (the SMU's sensed voltage across the cell)."""
-        v = _vector(voltage_V, "voltage_V")
+        v = vector(voltage_V, "voltage_V")
         if v.size < 2:
             raise MeasurementError("voltage_V: a sweep needs two or more setpoints")
         smu = self._driver(Keithley2400, "an I-V sweep")
@@ -154,7 +153,7 @@ class VisaBackend:
     ) -> pd.DataFrame:
         """See :meth:`MeasurementBackend.rram_pulses`. Extra column ``device_voltage_V``
         (across the cell during the read; ``conductance_S`` divides by it)."""
-        amps = _vector(amplitude_V, "amplitude_V")
+        amps = vector(amplitude_V, "amplitude_V")
         if read_V == 0.0:
             raise MeasurementError("read_V must be nonzero (the conductance is I/V at the read)")
         smu = self._driver(Keithley2400, "a pulse train")
@@ -192,7 +191,7 @@ class VisaBackend:
         sample rate: a waveform whose points are not uniformly spaced is played on a
         uniform grid at its shortest spacing (:func:`_uniform_grid`) and the digitized
         channels are interpolated back to ``time_s``."""
-        t, v = _waveform(time_s, voltage_V)
+        t, v = waveform_points(time_s, voltage_V)
         tester = self._driver(FeTester, "a P-V waveform")
         tester.limits.check_voltages(v, "voltage_V")
         path = self.stream_dir / f"{_request_key('fecap', t=t, v=v)}.csv"

@@ -5,7 +5,8 @@
 * :mod:`~bruno_hil.chip.recording`: what a chip returns and its running totals;
 * :mod:`~bruno_hil.chip.fidelity`: chip vs surrogate;
 * :mod:`~bruno_hil.chip.settings`: the ``hil`` settings a chip is built from;
-* :mod:`~bruno_hil.chip.open`: :func:`open_chip`, the one place a backend is chosen;
+* :mod:`~bruno_hil.chip.spec` and :mod:`~bruno_hil.chip.open`: what a chip setting may
+  say, and :func:`open_chip`, the one place a backend is built;
 * backends: :mod:`~bruno_hil.chip.ngspice_chip` (circuits in ngspice: neurons,
   :mod:`~bruno_hil.chip.neuron_circuit`; crossbars, :mod:`~bruno_hil.chip.crossbar_chip`
   and :mod:`~bruno_hil.chip.crossbar_circuit`; jobs fanned out by
@@ -27,9 +28,10 @@ from bruno_hil.chip.layers import (
     NeuronLayer,
     SynapseLayer,
 )
-from bruno_hil.chip.open import open_chip, parse_chip
+from bruno_hil.chip.open import open_chip
 from bruno_hil.chip.recording import ChipStats, CrossbarRecording, LayerRecording
 from bruno_hil.chip.settings import HilConfig
+from bruno_hil.chip.spec import parse_chip
 
 __all__ = [
     "CHIP_LAYERS",

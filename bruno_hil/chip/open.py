@@ -1,51 +1,15 @@
-"""Choose a chip by one setting: ``surrogate``, ``ngspice`` or ``visa://<VISA resource>``.
+"""Open the chip named by one setting: ``surrogate``, ``ngspice`` or ``visa://<resource>``.
 
-:func:`parse_chip` is the one rule for what a chip setting may be; :func:`open_chip`
-builds the chip from it and the ``hil`` settings. A new backend plugs in here.
+:func:`open_chip` builds the chip from the setting (parsed and checked by
+:mod:`bruno_hil.chip.spec`) and the ``hil`` settings. A new backend plugs in here and in
+:class:`~bruno_hil.chip.spec.ChipSpec`.
 """
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
-
 from bruno_hil.chip.interface import Chip
-from bruno_hil.chip.layers import NEURON_LAYERS, LayerName
 from bruno_hil.chip.settings import HilConfig
-from bruno_hil.settings import SettingsError
-
-VISA_PREFIX = "visa://"
-
-
-class ChipSpec(NamedTuple):
-    """A parsed chip setting: the backend and, for ``visa``, the VISA resource."""
-
-    backend: Literal["surrogate", "ngspice", "visa"]
-    resource: str = ""
-
-
-def parse_chip(spec: str) -> ChipSpec:
-    """``surrogate`` | ``ngspice`` | ``visa://<resource>``; anything else is a
-    :class:`SettingsError`."""
-    if spec in ("surrogate", "ngspice"):
-        return ChipSpec(spec)  # type: ignore[arg-type]
-    if spec.startswith(VISA_PREFIX) and spec.removeprefix(VISA_PREFIX).strip():
-        return ChipSpec("visa", spec.removeprefix(VISA_PREFIX))
-    raise SettingsError(
-        f"chip = {spec!r}: unknown chip; expected surrogate, ngspice or visa://<resource>"
-    )
-
-
-def check_backend_layers(chip: ChipSpec, layers: tuple[LayerName, ...]) -> None:
-    """What each backend can hold: a visa bench holds one neuron, so neuron layers only."""
-    if chip.backend != "visa":
-        return
-    crossbars = [name for name in layers if name not in NEURON_LAYERS]
-    if crossbars or not layers:
-        raise SettingsError(
-            f"hil.layers = {list(layers)}: the crossbars {crossbars} are not on a visa bench"
-            f" (it holds one neuron); run only neuron layers {list(NEURON_LAYERS)} on it,"
-            " e.g. --set hil.layers=output"
-        )
+from bruno_hil.chip.spec import check_backend_layers, parse_chip
 
 
 def open_chip(
@@ -109,4 +73,4 @@ def _open_ngspice(hil: HilConfig, seed: int, network_bits: int | None) -> Chip:
     )
 
 
-__all__ = ["VISA_PREFIX", "ChipSpec", "check_backend_layers", "open_chip", "parse_chip"]
+__all__ = ["open_chip"]

@@ -27,7 +27,6 @@ from collections.abc import Iterable
 import numpy as np
 
 from bruno_hil.chip.layers import NeuronLayer, SynapseLayer, parse_layers
-from bruno_hil.chip.open import ChipSpec, check_backend_layers
 from bruno_hil.chip.recording import (
     ChipStats,
     CrossbarRecording,
@@ -36,6 +35,7 @@ from bruno_hil.chip.recording import (
     layer_shape,
     record_layer,
 )
+from bruno_hil.chip.spec import ChipSpec, check_backend_layers
 from bruno_hil.devices import FeCapParams
 from bruno_hil.instruments import (
     InstrumentConnectionError,

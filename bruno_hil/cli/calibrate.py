@@ -39,7 +39,7 @@ from bruno_hil.calibration.rram import (
     experiment_from_file,
     fit_rram_experiments,
 )
-from bruno_hil.characterize.backend import open_backend
+from bruno_hil.characterize.open import open_backend
 from bruno_hil.cli import app
 from bruno_hil.cli.output import ensure_out_dir, jsonable, print_json
 from bruno_hil.devices.params import DeviceParams, FeCapParams, ParameterError, RRAMParams

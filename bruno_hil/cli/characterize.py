@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from bruno_hil.characterize.backend import open_backend
 from bruno_hil.characterize.fecap import characterize_fecap
+from bruno_hil.characterize.open import open_backend
 from bruno_hil.characterize.plots import plot_conductance, plot_iv, plot_pe_loop, plot_pund
 from bruno_hil.characterize.rram import characterize_rram
 from bruno_hil.cli import app

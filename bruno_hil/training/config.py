@@ -21,8 +21,9 @@ from typing import Any, Union
 import yaml
 
 from bruno_hil.chip.interface import Chip
-from bruno_hil.chip.open import check_backend_layers, open_chip, parse_chip
+from bruno_hil.chip.open import open_chip
 from bruno_hil.chip.settings import HilConfig
+from bruno_hil.chip.spec import check_backend_layers, parse_chip
 from bruno_hil.devices import FeCapParams, LIFParams, ParameterError
 from bruno_hil.settings import (
     FELIF_MODES,
