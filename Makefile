@@ -22,6 +22,7 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	.venv/bin/ruff check bruno_hil tests benchmarks experiments calibration
 	.venv/bin/ruff format --check bruno_hil tests benchmarks experiments calibration
+	.venv/bin/mypy
 
 bench: $(STAMP)
 	$(PY) benchmarks/runner_bench.py

@@ -23,6 +23,9 @@ from bruno_hil.settings import WEIGHT_BITS, check_choice, check_cv
 class RRAMLinear(nn.Module):
     """``n_in`` rows (input drives, normalised) to ``n_out`` column currents [A]."""
 
+    device_gains: torch.Tensor
+    """[2, n_out, n_in]: each device's fixed variability factor (G+ then G-)."""
+
     def __init__(
         self,
         n_in: int,

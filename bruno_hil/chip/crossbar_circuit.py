@@ -23,6 +23,7 @@ Cells are linear conductances (a frozen RRAM read at ``v_read_V``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -184,6 +185,11 @@ def program_conductances(
     return g_pos, g_neg, abs_max / (levels * step)
 
 
+def _offset_row(row_source: Callable[[int], str], offset: int, i: int) -> str:
+    """``row_source`` of the layer's row ``offset + i`` (row ``i`` of a tile)."""
+    return row_source(offset + i)
+
+
 def _tile_lines(
     tag: str,
     g_pos: np.ndarray,
@@ -267,7 +273,7 @@ class CrossbarLayer:
                     self.g_pos_S[r0:r1, c0:c1],
                     self.g_neg_S[r0:r1, c0:c1],
                     self.settings.r_wire_ohm,
-                    lambda i, r0=r0: row_source(r0 + i),
+                    functools.partial(_offset_row, row_source, r0),
                 )
         return "\n".join([*lines, analysis, ".end"])
 

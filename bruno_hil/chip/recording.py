@@ -84,7 +84,8 @@ def record_layer(
         return np.stack([getattr(o, key) for o in outcomes], axis=1).reshape(t_steps, batch, n)
 
     spikes, v, p = stack("spikes"), stack("v_V").astype(np.float64), stack("p_C_per_m2")
-    failed = np.array([o.error is not None for o in outcomes]).reshape(batch, n).any(axis=1)
+    errors = np.array([o.error is not None for o in outcomes]).reshape(batch, n)
+    failed = np.asarray(errors.any(axis=1))
     spikes[:, failed, :] = 0
     v[:, failed, :] = np.nan
     p = p.astype(np.float64)

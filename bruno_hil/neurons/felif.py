@@ -40,6 +40,9 @@ class FeLIFLayer(nn.Module):
     them; :meth:`resample_variability` draws anew); ``cycle_cv`` adds cycle-to-cycle noise
     to the switching time of the fine forward (see :func:`fine_trajectory`)."""
 
+    device_factors: torch.Tensor
+    """[len(FECAP_VARIABLE_FIELDS), n]: each neuron's device-to-device factors."""
+
     def __init__(
         self,
         n: int,

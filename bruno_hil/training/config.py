@@ -290,7 +290,7 @@ def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
     values = {}
     for name, value in data.items():
         hint = hints[name]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             values[name] = _build(hint, value, f"{prefix}{name}.", source)
         else:
             values[name] = _convert(prefix + name, value, hint, source)
