@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from bruno_hil.physics.quantize import quantize_abs_max
-from bruno_hil.settings import WEIGHT_BITS, check_choice, check_cv
+from bruno_hil.settings import WEIGHT_BITS, check_choice, check_cv, check_positive
 
 
 class RRAMLinear(nn.Module):
@@ -37,12 +37,11 @@ class RRAMLinear(nn.Module):
     ) -> None:
         super().__init__()
         check_choice("network.bits", bits, WEIGHT_BITS)
-        if n_in < 1 or n_out < 1:
-            raise ValueError(f"RRAMLinear: need n_in, n_out >= 1, got {n_in}, {n_out}")
+        check_positive("synapse n_in", n_in)
+        check_positive("synapse n_out", n_out)
         check_cv("network.variability_cv", variability_cv)
         check_cv("network.read_noise", read_noise)
-        if not current_scale_A > 0:
-            raise ValueError(f"RRAMLinear: current_scale_A = {current_scale_A} must be > 0 A")
+        check_positive("synapse current_scale_A", current_scale_A)
         self.bits = bits
         self.variability_cv = variability_cv
         self.read_noise = read_noise

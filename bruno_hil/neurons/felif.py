@@ -29,7 +29,7 @@ from bruno_hil.physics.fecap import (
     fine_trajectory,
 )
 from bruno_hil.physics.surrogate import SURROGATES
-from bruno_hil.settings import FELIF_MODES, check_choice, check_cv
+from bruno_hil.settings import FELIF_MODES, check_choice, check_cv, check_positive
 
 
 class FeLIFLayer(nn.Module):
@@ -59,11 +59,10 @@ class FeLIFLayer(nn.Module):
         super().__init__()
         check_choice("network.mode", mode, FELIF_MODES)
         check_choice("surrogate", surrogate, sorted(SURROGATES))
-        if n < 1 or n_inner < 1 or not dt_s > 0 or not surrogate_beta > 0:
-            raise ValueError(
-                f"FeLIFLayer: need n >= 1, n_inner >= 1, dt_s > 0, surrogate_beta > 0; got"
-                f" n={n}, n_inner={n_inner}, dt_s={dt_s}, surrogate_beta={surrogate_beta}"
-            )
+        check_positive("neurons n", n)
+        check_positive("network.n_inner", n_inner)
+        check_positive("data.dt_s", dt_s)
+        check_positive("network.surrogate_beta", surrogate_beta)
         check_cv("network.variability_cv", variability_cv)
         check_cv("cycle_cv", cycle_cv)
         self.n = n

@@ -7,6 +7,7 @@ from torch import nn
 
 from bruno_hil.devices import LIFParams
 from bruno_hil.physics.lif import LIFState, lif_step
+from bruno_hil.settings import check_positive
 
 
 class LIFLayer(nn.Module):
@@ -20,11 +21,9 @@ class LIFLayer(nn.Module):
         surrogate_beta: float = 10.0,
     ) -> None:
         super().__init__()
-        if n < 1 or not dt_s > 0 or not surrogate_beta > 0:
-            raise ValueError(
-                f"LIFLayer: need n >= 1, dt_s > 0, surrogate_beta > 0; got n={n},"
-                f" dt_s={dt_s}, surrogate_beta={surrogate_beta}"
-            )
+        check_positive("neurons n", n)
+        check_positive("data.dt_s", dt_s)
+        check_positive("network.surrogate_beta", surrogate_beta)
         self.n = n
         self.params = params or LIFParams()
         self.dt_s = dt_s
