@@ -258,7 +258,9 @@ def test_forward_asks_the_chip_for_each_layer(loop: ModuleType) -> None:
 
         def read_crossbar(self, name, weight, current_scale, x):
             calls.append((name, x.shape))
-            currents = current_scale * x @ weight.T
+            # the synapse's own float32 product, so that the currents are bitwise its own
+            xs, ws = (torch.from_numpy(a).float() for a in (x, weight))
+            currents = (current_scale * (xs @ ws.T)).double().numpy()
             return CrossbarRecording(currents, np.zeros(x.shape[1], dtype=bool))
 
         def run_neurons(self, name, currents_A, dt_s, nominal):

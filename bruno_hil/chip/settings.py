@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bruno_hil.chip.layers import NEURON_LAYERS, SYNAPSE_LAYERS, LayerName, parse_layers
+from bruno_hil.chip.layers import (
+    NEURON_LAYERS,
+    SYNAPSE_LAYERS,
+    LayerName,
+    NeuronLayer,
+    SynapseLayer,
+    parse_layers,
+)
 from bruno_hil.devices import FeCapParams, RRAMParams
 from bruno_hil.settings import (
     SettingsError,
@@ -107,14 +114,14 @@ class HilConfig:
         check_choice("hil.crossbar_read", self.crossbar_read, CROSSBAR_READS)
 
     @property
-    def neuron_layers(self) -> tuple[LayerName, ...]:
+    def neuron_layers(self) -> tuple[NeuronLayer, ...]:
         """The neuron layers on the chip."""
-        return tuple(name for name in self.layers if name in NEURON_LAYERS)
+        return tuple(name for name in NEURON_LAYERS if name in self.layers)
 
     @property
-    def synapse_layers(self) -> tuple[LayerName, ...]:
+    def synapse_layers(self) -> tuple[SynapseLayer, ...]:
         """The crossbars on the chip."""
-        return tuple(name for name in self.layers if name in SYNAPSE_LAYERS)
+        return tuple(name for name in SYNAPSE_LAYERS if name in self.layers)
 
     def resolved_program_bits(self, network_bits: int | None) -> int:
         """The programming resolution (see :attr:`program_bits`)."""

@@ -21,6 +21,7 @@ from typing import Any, Union
 import yaml
 
 from bruno_hil.chip.interface import Chip
+from bruno_hil.chip.layers import NeuronLayer
 from bruno_hil.chip.open import open_chip
 from bruno_hil.chip.settings import HilConfig
 from bruno_hil.chip.spec import check_backend_layers, parse_chip
@@ -35,6 +36,8 @@ from bruno_hil.settings import (
     check_positive,
 )
 
+NEURONS: tuple[str, ...] = ("felif", "lif")
+"""The neuron kinds of a layer."""
 ConfigError = SettingsError
 """A training config file or ``--set`` override is malformed (the settings error)."""
 
@@ -88,7 +91,11 @@ class NetworkConfig:
     """
 
     neuron: str = "felif"
-    """``felif`` (ferroelectric LIF) or ``lif`` (the baseline)."""
+    """``felif`` (ferroelectric LIF) or ``lif`` (the baseline): the output layer's neuron,
+    and the hidden layer's unless ``hidden_neuron`` says otherwise."""
+    hidden_neuron: str | None = None
+    """The hidden layer's neuron if it differs from ``neuron`` (e.g. ``lif`` under FeLIF
+    outputs, the BRUNO reference's Braille network); None: ``neuron``."""
     mode: str = "bruno"
     """FeLIF gradient: ``bruno`` (fine forward, coarse-step Jacobian), ``nobruno`` (coarse
     forward and backward) or ``bptt`` (backprop through every inner step)."""
@@ -118,7 +125,8 @@ class NetworkConfig:
     """LIFParams overrides."""
 
     def check(self) -> None:
-        check_choice("network.neuron", self.neuron, ("felif", "lif"))
+        check_choice("network.neuron", self.neuron, NEURONS)
+        check_choice("network.hidden_neuron", self.hidden_neuron, (None, *NEURONS))
         check_choice("network.mode", self.mode, FELIF_MODES)
         check_choice("network.bits", self.bits, WEIGHT_BITS)
         check_positive("network.n_hidden", self.n_hidden)
@@ -127,6 +135,12 @@ class NetworkConfig:
         check_cv("network.variability_cv", self.variability_cv)
         check_cv("network.read_noise", self.read_noise)
         check_positive("network.count_scale", self.count_scale)
+
+    def layer_neuron(self, layer: NeuronLayer) -> str:
+        """The neuron kind of neuron layer ``layer`` (``felif`` or ``lif``)."""
+        if layer == "hidden" and self.hidden_neuron is not None:
+            return self.hidden_neuron
+        return self.neuron
 
     def fecap_params(self, source: str) -> FeCapParams:
         return FeCapParams().replace(source=f"{source}: network.fecap", **self.fecap)
@@ -215,12 +229,14 @@ class RunConfig:
             return
         check_backend_layers(chip, self.hil.layers)
         neurons = self.hil.neuron_layers
-        if neurons and (self.network.neuron != "felif" or self.network.mode != "bruno"):
+        kinds = {name: self.network.layer_neuron(name) for name in neurons}
+        if neurons and (set(kinds.values()) != {"felif"} or self.network.mode != "bruno"):
             raise SettingsError(
                 f"chip = {self.chip!r} runs the neuron layers {list(neurons)} as FeLIF"
-                f" neurons trained with BRUNO; got network.neuron = {self.network.neuron!r},"
-                f" network.mode = {self.network.mode!r} (run only crossbars on the chip with"
-                " --set hil.layers=syn_in,syn_out)"
+                f" neurons trained with BRUNO; got {kinds} neurons (network.neuron ="
+                f" {self.network.neuron!r}, network.hidden_neuron ="
+                f" {self.network.hidden_neuron!r}), network.mode = {self.network.mode!r}"
+                " (run only crossbars on the chip with --set hil.layers=syn_in,syn_out)"
             )
 
     def open_chip(self) -> Chip | None:

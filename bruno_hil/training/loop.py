@@ -70,6 +70,32 @@ def forward(network: Network, inputs: torch.Tensor, chip: Chip | None) -> Pass:
     return network(inputs, chip)
 
 
+class LayerActivity:
+    """Firing of each neuron layer over the test set: mean spikes per neuron and sample,
+    and the fraction of neurons that never fired (silent) or fired in more than 90 % of
+    the steps (saturated)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, list[torch.Tensor]] = {}
+        self.steps = 0
+
+    def add(self, records: Records) -> None:
+        """Add one batch's records ([T, B, N] spikes per layer)."""
+        for name, rec in records.items():
+            self.counts.setdefault(name, []).append(rec["spikes"].sum(0))
+            self.steps = rec["spikes"].shape[0]
+
+    def as_dict(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, parts in self.counts.items():
+            counts = torch.cat(parts)  # [samples, N]
+            out[f"{name}_spikes_per_neuron"] = float(counts.mean())
+            out[f"{name}_silent_frac"] = float((counts.sum(0) == 0).float().mean())
+            saturated = (counts > 0.9 * self.steps).float().mean(0) > 0.5
+            out[f"{name}_saturated_frac"] = float(saturated.float().mean())
+        return out
+
+
 class BatchResult(NamedTuple):
     """A batch's mean cross-entropy (of the samples the chip could run), its number of
     correct predictions (ties go to the lowest class index), the layer records and what
@@ -248,11 +274,13 @@ class Trainer:
         size = self.config.training.batch_size
         total_loss, correct, agree, count_err, failed = 0.0, 0, 0, 0.0, 0
         surrogate_correct = 0
+        activity = LayerActivity()
         for start in range(0, n, size):
             inputs, labels = self.data.batch("test", np.arange(start, min(start + size, n)))
             loss, n_ok, records, reads = batch_loss(self.network, inputs, labels, chip)
             total_loss += loss.item() * len(labels)
             correct += n_ok
+            activity.add(records)
             if chip is not None:
                 _, s_ok, s_records, _ = batch_loss(self.network, inputs, labels, None)
                 surrogate_correct += s_ok
@@ -263,7 +291,7 @@ class Trainer:
                 mask = reads.failed()
                 failed += 0 if mask is None else int(mask.sum())
                 tally_fidelity(fidelity, reads, s_records)
-        result = {"test_loss": total_loss / n, "test_acc": correct / n}
+        result = {"test_loss": total_loss / n, "test_acc": correct / n, **activity.as_dict()}
         if chip is not None:
             result.update(
                 surrogate_test_acc=surrogate_correct / n,

@@ -75,46 +75,45 @@ class Network(nn.Module):
     ) -> None:
         super().__init__()
         self.config = config
-        felif = config.neuron == "felif"
-        scales = (
-            (config.input_scale_A, config.hidden_scale_A)
-            if felif
-            else (config.lif_input_scale, config.lif_hidden_scale)
-        )
-        sizes = ((n_inputs, config.n_hidden), (config.n_hidden, n_classes))
+        kinds = {name: config.layer_neuron(name) for name in NEURON_LAYERS}
+        sizes = {"hidden": (n_inputs, config.n_hidden), "output": (config.n_hidden, n_classes)}
+        # a crossbar's current scale is the one of the neuron layer it drives
+        scales = {
+            "hidden": (config.input_scale_A, config.lif_input_scale),
+            "output": (config.hidden_scale_A, config.lif_hidden_scale),
+        }
         self.syn_in, self.syn_out = (
             RRAMLinear(
-                n_in,
-                n_out,
+                *sizes[name],
                 bits=config.bits,
                 variability_cv=config.variability_cv,
                 read_noise=config.read_noise,
-                current_scale_A=scale,
+                current_scale_A=scales[name][0 if kinds[name] == "felif" else 1],
             )
-            for (n_in, n_out), scale in zip(sizes, scales, strict=True)
+            for name in NEURON_LAYERS
         )
-        self.hidden: FeLIFLayer | LIFLayer
-        self.output: FeLIFLayer | LIFLayer
-        if felif:
-            params = config.fecap_params(source)
-            self.hidden, self.output = (
-                FeLIFLayer(
-                    n,
-                    params=params,
-                    mode=config.mode,
-                    dt_s=dt_s,
-                    n_inner=config.n_inner,
-                    surrogate_beta=config.surrogate_beta,
-                    variability_cv=config.variability_cv,
-                )
-                for n in (config.n_hidden, n_classes)
+        self.hidden, self.output = (
+            self._neuron_layer(config, kinds[name], sizes[name][1], dt_s, source)
+            for name in NEURON_LAYERS
+        )
+
+    @staticmethod
+    def _neuron_layer(
+        config: NetworkConfig, kind: str, n: int, dt_s: float, source: str
+    ) -> FeLIFLayer | LIFLayer:
+        if kind == "felif":
+            return FeLIFLayer(
+                n,
+                params=config.fecap_params(source),
+                mode=config.mode,
+                dt_s=dt_s,
+                n_inner=config.n_inner,
+                surrogate_beta=config.surrogate_beta,
+                variability_cv=config.variability_cv,
             )
-        else:
-            lif = config.lif_params(source)
-            self.hidden, self.output = (
-                LIFLayer(n, params=lif, dt_s=dt_s, surrogate_beta=config.surrogate_beta)
-                for n in (config.n_hidden, n_classes)
-            )
+        return LIFLayer(
+            n, params=config.lif_params(source), dt_s=dt_s, surrogate_beta=config.surrogate_beta
+        )
 
     def forward(self, inputs: torch.Tensor, chip: Chip | None = None) -> Pass:
         """``inputs`` [T, B, n_inputs] through the network, with the layers that ``chip``
