@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bruno_hil.neurons.felif import FeLIFLayer
 from bruno_hil.training import Trainer, load_config
 from bruno_hil.training.loop import CHECKPOINT_FILE
 
@@ -32,12 +33,16 @@ def run_one(base: Path | None, sets: list[str], run_dir: Path) -> dict:
     else:
         trainer = Trainer.create(load_config(base, sets), run_dir)
     summary = trainer.fit()
-    if trainer.config.network.neuron == "felif":
-        for layer in (trainer.network.hidden, trainer.network.output):
-            layer.mode = "bruno"  # forward = the fine integrator
-        summary["fine_test_acc"] = trainer.evaluate(None)["test_acc"]
-    else:
-        summary["fine_test_acc"] = summary["test_acc"]
+    felif_layers = [
+        layer
+        for layer in (trainer.network.hidden, trainer.network.output)
+        if isinstance(layer, FeLIFLayer)
+    ]
+    for layer in felif_layers:
+        layer.mode = "bruno"  # forward = the fine integrator
+    summary["fine_test_acc"] = (
+        trainer.evaluate(None)["test_acc"] if felif_layers else summary["test_acc"]
+    )
     return summary
 
 

@@ -235,6 +235,14 @@ def test_smoke_training_beats_chance(loop: ModuleType, tmp_path: Path) -> None:
     assert np.isfinite(summary["train_loss"])
 
 
+def test_ties_are_scored_as_wrong(loop: ModuleType) -> None:
+    """Only a label with the single highest score is correct: all-silent outputs and a
+    label that shares the top score with another class are both wrong."""
+    scores = torch.tensor([[0.0, 0.0, 0.0], [2.0, 2.0, 1.0], [1.0, 3.0, 2.0], [0.5, 0.0, 0.4]])
+    labels = torch.tensor([0, 0, 1, 0])
+    assert loop.unique_argmax_correct(scores, labels).tolist() == [False, False, True, True]
+
+
 def test_forward_asks_the_chip_for_each_layer(loop: ModuleType) -> None:
     """A chip is asked once per layer it holds, crossbars with their inputs and neuron layers
     with their input currents, in data-path order; a chip whose recordings are the

@@ -105,6 +105,9 @@ class NetworkConfig:
     n_inner: int = 20
     """FeLIF fine inner Euler steps per network step (1000 = 1 us steps)."""
     surrogate_beta: float = 10.0
+    """LIF: slope of the surrogate spike derivative [1 / normalised V] (threshold 1)."""
+    felif_surrogate_beta_per_V: float = 10.0
+    """FeLIF: slope of the surrogate spike derivative on ``V - V_thr`` [1/V]."""
     variability_cv: float = 0.0
     """Device-to-device variability (relative std) of the RRAM conductances and neurons."""
     read_noise: float = 0.0
@@ -132,6 +135,7 @@ class NetworkConfig:
         check_positive("network.n_hidden", self.n_hidden)
         check_positive("network.n_inner", self.n_inner)
         check_positive("network.surrogate_beta", self.surrogate_beta)
+        check_positive("network.felif_surrogate_beta_per_V", self.felif_surrogate_beta_per_V)
         check_cv("network.variability_cv", self.variability_cv)
         check_cv("network.read_noise", self.read_noise)
         check_positive("network.count_scale", self.count_scale)

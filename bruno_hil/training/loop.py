@@ -98,13 +98,21 @@ class LayerActivity:
 
 class BatchResult(NamedTuple):
     """A batch's mean cross-entropy (of the samples the chip could run), its number of
-    correct predictions (ties go to the lowest class index), the layer records and what
+    correct predictions (a sample counts as correct only if its label has the single
+    highest score: a tie, e.g. all outputs silent, is wrong), the layer records and what
     the chip recorded."""
 
     loss: torch.Tensor
     correct: int
     records: Records
     chip: ChipReads
+
+
+def unique_argmax_correct(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """[B] bool: the label's score [B, C] is strictly higher than every other class's."""
+    own = scores.gather(1, labels[:, None])
+    others = scores.scatter(1, labels[:, None], float("-inf"))
+    return own[:, 0] > others.max(dim=1).values
 
 
 def batch_loss(
@@ -121,7 +129,7 @@ def batch_loss(
     if not keep.any():
         return BatchResult(scores.sum() * 0.0, 0, records, reads)
     loss = F.cross_entropy(scores[keep], labels[keep])
-    correct = int((scores[keep].argmax(dim=1) == labels[keep]).sum())
+    correct = int(unique_argmax_correct(scores[keep], labels[keep]).sum())
     return BatchResult(loss, correct, records, reads)
 
 

@@ -108,7 +108,7 @@ class Network(nn.Module):
                 mode=config.mode,
                 dt_s=dt_s,
                 n_inner=config.n_inner,
-                surrogate_beta=config.surrogate_beta,
+                surrogate_beta=config.felif_surrogate_beta_per_V,
                 variability_cv=config.variability_cv,
             )
         return LIFLayer(
