@@ -12,6 +12,7 @@ and resumed ends with bitwise the same weights as an uninterrupted one.
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import time
 from pathlib import Path
@@ -147,17 +148,53 @@ def _atomic_save(obj: Any, path: Path) -> None:
 
 
 def _rng_state() -> dict[str, Any]:
+    """The RNG states of torch, numpy and python as tensors and plain numbers, so that a
+    checkpoint loads with ``torch.load(..., weights_only=True)`` (no pickled objects)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
     return {
         "torch": torch.get_rng_state(),
-        "numpy": np.random.get_state(),
-        "python": random.getstate(),
+        "numpy": {
+            "kind": str(kind),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "python": {
+            "version": int(version),
+            "internal": torch.tensor(internal, dtype=torch.int64),
+            "gauss_next": gauss_next,
+        },
     }
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
+    npy = state["numpy"]
+    keys = npy["keys"].numpy().astype(np.uint32)
+    np.random.set_state((npy["kind"], keys, npy["pos"], npy["has_gauss"], npy["cached_gaussian"]))
+    py = state["python"]
+    random.setstate((py["version"], tuple(int(x) for x in py["internal"]), py["gauss_next"]))
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """The checkpoint at ``path``, loaded with ``weights_only=True``: tensors, numbers,
+    strings and containers only, so a crafted file cannot run code. A file that needs
+    more (an old or foreign checkpoint) is refused with a :class:`RunFolderError`."""
+    try:
+        state = torch.load(path, weights_only=True)
+    except pickle.UnpicklingError as ex:
+        first = str(ex).strip().splitlines()[0] if str(ex).strip() else type(ex).__name__
+        raise RunFolderError(
+            f"{path}: not a checkpoint this version wrote (it holds objects other than"
+            f" tensors and numbers; refused without running them): {first}"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as ex:
+        raise RunFolderError(f"{path}: cannot read the checkpoint: {ex}") from None
+    if not isinstance(state, dict) or not {"epoch", "model", "optimizer", "rng"} <= set(state):
+        raise RunFolderError(f"{path}: not a checkpoint (epoch/model/optimizer/rng missing)")
+    return state
 
 
 class Trainer:
@@ -211,7 +248,7 @@ class Trainer:
                 raise RunFolderError(f"{run_dir}: cannot resume, {name} is missing")
         config = load_config(run_dir / CONFIG_FILE)
         trainer = cls(config, run_dir, chip, source=str(run_dir / CONFIG_FILE))
-        state = torch.load(run_dir / CHECKPOINT_FILE, weights_only=False)
+        state = load_checkpoint(run_dir / CHECKPOINT_FILE)
         trainer.network.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])
         trainer.epoch = int(state["epoch"])
