@@ -4,7 +4,11 @@ In the style of pymeasure's instrument classes: a driver is a subclass that turn
 into SCPI commands. What the base adds is the bench discipline:
 
 * the session is opened by VISA resource string, with a timeout and ``\\n`` termination;
-* after every command :meth:`ScpiInstrument.write` reads the error queue (``SYST:ERR?``
+* commands go out only through the drivers' own methods, which check every value against
+  the safety limits first: the raw write (:meth:`ScpiInstrument._write`) is private, and
+  the public :meth:`ScpiInstrument.query` takes one query header and nothing else (no
+  ``;``-joined command can ride along and change a source);
+* after every command :meth:`ScpiInstrument._write` reads the error queue (``SYST:ERR?``
   until ``0``) and raises :class:`InstrumentCommandError` naming the command and the
   instrument's errors;
 * retry policy (:class:`RetryPolicy`): a *query* that times out, loses its connection or
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -34,12 +39,15 @@ from pyvisa import constants
 from bruno_hil.instruments.errors import (
     InstrumentCommandError,
     InstrumentConnectionError,
+    InstrumentLimitError,
     InstrumentResponseError,
     InstrumentTimeoutError,
 )
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_QUERY_RE = re.compile(r"[*:]?[A-Za-z][A-Za-z0-9:]*\?(?: [^;\r\n]*)?")
+"""One SCPI query: a header ending in ``?``, optional arguments, no ``;`` or line break."""
 MAX_ERRORS_READ = 32
 """``SYST:ERR?`` reads per check at most (a queue that never empties is an error)."""
 
@@ -157,7 +165,7 @@ class ScpiInstrument:
         ) from None
 
     # -- commands ------------------------------------------------------------------------
-    def write(self, command: str, *, check: bool = True) -> None:
+    def _write(self, command: str, *, check: bool = True) -> None:
         """Send ``command``; then (``check``) read the error queue and raise
         :class:`InstrumentCommandError` if the instrument reported anything."""
 
@@ -174,7 +182,16 @@ class ScpiInstrument:
 
     def query(self, command: str, parse: Callable[[str], T] = str) -> T:  # type: ignore[assignment]
         """Send the query ``command`` and return ``parse(reply)``; a reply that ``parse``
-        rejects (``ValueError``) is a garbled reply and is retried like a timeout."""
+        rejects (``ValueError``) is a garbled reply and is retried like a timeout.
+        ``command`` must be a single query (one header ending in ``?``, optionally with
+        arguments after it, no ``;``): anything else could change the instrument's state
+        past the safety limits and raises :class:`InstrumentLimitError` unsent."""
+        if not _QUERY_RE.fullmatch(command):
+            raise InstrumentLimitError(
+                f"{self.resource}: {command[:60]!r} is not a single SCPI query; only the"
+                " driver's methods send commands (they check the safety limits); nothing"
+                " was sent"
+            )
 
         def ask() -> T:
             assert self._session is not None
@@ -230,7 +247,7 @@ class ScpiInstrument:
             return
         for command in (*self.safe_state_commands, "*CLS"):
             try:
-                self.write(command, check=False)
+                self._write(command, check=False)
             except Exception as err:
                 log.warning("%s: %s failed during shutdown: %s", self.resource, command, err)
         try:
