@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors become one clear line and exit status 2."""
     _register_subcommands()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)  # Ctrl-C comes back as 130
     except BrunoHilError as err:
         print(f"bruno-hil: error: {err}", file=sys.stderr)
         sys.exit(2)
@@ -60,3 +60,5 @@ def main(argv: list[str] | None = None) -> None:
             err.show()
             sys.exit(err.exit_code)
         raise
+    if isinstance(code, int) and code:
+        sys.exit(code)

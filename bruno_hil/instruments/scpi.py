@@ -18,7 +18,9 @@ into SCPI commands. What the base adds is the bench discipline:
   read never repeats a measurement); a *write* whose connection is gone before it was
   sent is re-sent once on a fresh connection;
 * :meth:`ScpiInstrument.close` (and leaving a ``with`` block, and :meth:`guard` on any
-  exception) switches the output off and resets the instrument (``OUTP OFF``, ``*RST``).
+  exception) switches the output off and resets the instrument (``OUTP OFF``, ``*RST``);
+  while an instrument is open, SIGTERM and SIGHUP unwind through those blocks too, and
+  the interpreter's exit closes whatever is still open (:mod:`bruno_hil.instruments.exits`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numpy as np
 import pyvisa
 from pyvisa import constants
 
+from bruno_hil.instruments import exits
 from bruno_hil.instruments.errors import (
     InstrumentCommandError,
     InstrumentConnectionError,
@@ -112,7 +115,11 @@ class ScpiInstrument:
             raise InstrumentConnectionError(f"VISA backend {backend!r}: {err}") from None
         self._session: pyvisa.resources.MessageBasedResource | None = None
         self._closed = False
+        self._awaiting_reply = False
+        """A query was sent and its reply not read (an interrupt cut it short): the
+        session must be re-opened before the next command, or it would read that reply."""
         self._connect()
+        exits.register(self)
 
     # -- connection ----------------------------------------------------------------------
     def _connect(self) -> None:
@@ -195,7 +202,9 @@ class ScpiInstrument:
 
         def ask() -> T:
             assert self._session is not None
+            self._awaiting_reply = True
             reply = self._session.query(command)
+            self._awaiting_reply = False
             try:
                 return parse(reply.strip())
             except (ValueError, IndexError):
@@ -245,6 +254,14 @@ class ScpiInstrument:
         failure is logged, not raised. Nothing at all with no safe-state commands."""
         if not self.safe_state_commands:
             return
+        with exits.signals_held():
+            self._safe_state()
+
+    def _safe_state(self) -> None:
+        if self._awaiting_reply:  # drop the late reply of an interrupted query
+            with contextlib.suppress(Exception):
+                self._reconnect()
+            self._awaiting_reply = False
         for command in (*self.safe_state_commands, "*CLS"):
             try:
                 self._write(command, check=False)
@@ -272,6 +289,7 @@ class ScpiInstrument:
         try:
             self.shutdown()
         finally:
+            exits.unregister(self)
             if self._session is not None:
                 with contextlib.suppress(Exception):
                     self._session.close()
