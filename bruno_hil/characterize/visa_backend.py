@@ -208,6 +208,20 @@ class VisaBackend:
         write_atomic(path, data)
         return data
 
+    def check_limits(
+        self,
+        device: str,
+        voltage_V: np.ndarray,
+        compliance_A: float | None = None,
+        width_s: float | None = None,
+    ) -> None:
+        """See :meth:`MeasurementBackend.check_limits`: the whole run against the safety
+        limits of the instrument that measures ``device`` (its ``*IDN?`` is read; nothing
+        that changes its state is sent)."""
+        kind: type[Keithley2400] | type[FeTester] = Keithley2400 if device == "rram" else FeTester
+        driver = self._driver(kind, f"a {device} run")
+        driver.limits.check(voltage_V=voltage_V, compliance_A=compliance_A, width_s=width_s)
+
     def close(self) -> None:
         """Switch the output off, reset and release the instrument (idempotent)."""
         if self._instrument is not None:
