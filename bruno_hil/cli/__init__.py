@@ -7,6 +7,7 @@ thing on stdout.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -35,6 +36,10 @@ SUBCOMMAND_MODULES: tuple[str, ...] = ("characterize", "calibrate", "train", "em
 (``calibrate`` and ``emulate`` join as they land)."""
 
 
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+"""OS errors of a full, read-only or forbidden output (a clear line, not a traceback)."""
+
+
 def _register_subcommands() -> None:
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(f"bruno_hil.cli.{name}")
@@ -53,6 +58,13 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         print("bruno-hil: aborted", file=sys.stderr)
         sys.exit(130)
+    except OSError as err:
+        if err.errno not in WRITE_ERRNOS:
+            raise
+        print(
+            f"bruno-hil: error: cannot write {err.filename or ''}: {err.strerror}", file=sys.stderr
+        )
+        sys.exit(2)
     except Exception as err:  # click usage errors carry their own formatting
         import click
 

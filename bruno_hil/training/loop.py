@@ -27,6 +27,7 @@ from tqdm import tqdm
 from bruno_hil.chip import Chip, Fidelity
 from bruno_hil.datasets import BrailleSpec, Dataset, RandmanSpec, make_braille, make_randman
 from bruno_hil.errors import BrunoHilError
+from bruno_hil.folders import writable_folder
 from bruno_hil.training.config import DataConfig, RunConfig, load_config
 from bruno_hil.training.network import ChipReads, Network, Pass, Records, logits
 
@@ -235,7 +236,7 @@ class Trainer:
                 f"{run_dir}: already holds a run ({CHECKPOINT_FILE}); continue it with"
                 f" --resume {run_dir} or choose another --out"
             )
-        run_dir.mkdir(parents=True, exist_ok=True)
+        writable_folder(run_dir, "--out")
         config.save(run_dir / CONFIG_FILE)
         return cls(config, run_dir, chip, source=str(run_dir / CONFIG_FILE))
 
