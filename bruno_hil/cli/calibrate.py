@@ -214,7 +214,7 @@ def fecap(
     ensure_out_dir(out)
     options = {"n_starts": starts, "seed": seed}
     if data is None:
-        chip_params = FeCapParams().with_overrides(chip_param or [])
+        chip_params = FeCapParams().with_overrides(chip_param or [], "--chip-param")
         fit = options | ({"names": names} if free else {})  # else the live loop's choice
         _live("fecap", chip, chip_params, prior, noise_rel, fit, out, as_json)
         return
@@ -267,7 +267,7 @@ def rram(
     ensure_out_dir(out)
     options = {"n_starts": starts, "seed": seed, "current_floor_A": current_floor_A}
     if not data:
-        chip_params = RRAMParams().with_overrides(chip_param or [])
+        chip_params = RRAMParams().with_overrides(chip_param or [], "--chip-param")
         _live(
             "rram", chip, chip_params, prior, noise_rel, {"names": names, **options}, out, as_json
         )
@@ -328,7 +328,9 @@ def neuron(
     prior = FeCapParams.from_options(device_params, param)
     out_dir = ensure_out_dir(out)
     circuit = NgspiceChip(
-        layers=("output",), params=FeCapParams().with_overrides(chip_param or []), workers=workers
+        layers=("output",),
+        params=FeCapParams().with_overrides(chip_param or [], "--chip-param"),
+        workers=workers,
     )
     try:
         fit = fit_neuron(circuit, prior, n_inner=n_inner, n_steps=steps, n_traces=traces, seed=seed)
