@@ -82,3 +82,35 @@ def test_rng_states_survive_a_weights_only_round_trip(tmp_path: Path) -> None:
     got = (random.random(), random.gauss(0, 1), np.random.standard_normal(3), torch.rand(3))
     assert got[:2] == expected[:2]
     assert np.array_equal(got[2], expected[2]) and torch.equal(got[3], expected[3])
+
+
+def test_a_pass_in_which_every_chip_simulation_fails_is_an_error(tmp_path: Path) -> None:
+    """Every neuron simulation times out: the run stops with exit 2 instead of writing a
+    0.0 loss, and chip_errors.txt holds ngspice's whole message, not its first line."""
+    run = tmp_path / "run"
+    sets = ["hil.surrogate_epochs=0", "hil.samples_per_epoch=2", "hil.timeout_s=1e-6"]
+    args = [*TINY, *(arg for item in sets for arg in ("--set", item))]
+    result = _invoke(["--chip", "ngspice", "--out", str(run), *args])
+    assert isinstance(result.exception, BrunoHilError), result.output
+    message = str(result.exception)
+    assert "every chip simulation of epoch 1's training pass failed" in message
+    assert str(run / "chip_errors.txt") in message
+    errors = (run / "chip_errors.txt").read_text().splitlines()
+    assert errors and all("SimulationTimeoutError" in line for line in errors)
+    assert "ngspice said: " in errors[0] and "interrupted" in errors[0]  # the log, kept
+    assert not (run / "checkpoint.pt").exists() and not (run / "metrics.csv").exists()
+
+
+def test_resume_refuses_another_chip_unless_told(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    sets = ["hil.surrogate_epochs=2", "hil.workers=1"]  # the chip is opened, never run
+    args = [*TINY, *(arg for item in sets for arg in ("--set", item))]
+    first = _invoke(["--chip", "ngspice", "--out", str(run), *args, "--stop-after", "1"])
+    assert first.exit_code == 0, first.output
+    refused = _invoke(["--resume", str(run), "--chip", "surrogate"])
+    assert isinstance(refused.exception, BrunoHilError)
+    assert "trains on --chip ngspice; --chip surrogate would change it" in str(refused.exception)
+    assert "--change-chip" in str(refused.exception)
+    told = _invoke(["--resume", str(run), "--chip", "surrogate", "--change-chip", "--json"])
+    assert told.exit_code == 0, told.output
+    assert '"epochs_done": 2' in told.output

@@ -42,6 +42,11 @@ class RunFolderError(BrunoHilError):
     """A run folder is missing, incomplete, or would be overwritten."""
 
 
+class ChipFailedError(BrunoHilError, RuntimeError):
+    """Every chip simulation of an epoch's training or test pass failed: there is no loss
+    to report (the errors are in ``chip_errors.txt``)."""
+
+
 def build_dataset(config: DataConfig) -> Dataset:
     """The data set named by ``config``, reduced to its ``max_train``/``max_test`` subset."""
     if config.name == "braille":
@@ -125,6 +130,12 @@ def batch_loss(
     loss = F.cross_entropy(scores[keep], labels[keep])
     correct = int((scores[keep].argmax(dim=1) == labels[keep]).sum())
     return BatchResult(loss, correct, records, reads)
+
+
+def _ran(reads: ChipReads, batch: int) -> int:
+    """How many of a batch's ``batch`` samples the chip ran (all, without a chip)."""
+    failed = reads.failed()
+    return batch if failed is None else batch - int(failed.sum())
 
 
 def tally_fidelity(tally: Fidelity, reads: ChipReads, surrogate: Records) -> None:
@@ -283,9 +294,11 @@ class Trainer:
             disable=not self.config.training.progress,
             leave=False,
         )
+        ran = 0
         for k, start in enumerate(bar):
             inputs, labels = self.data.batch("train", order[start : start + size])
-            loss, n_ok, _, _ = batch_loss(self.network, inputs, labels, chip)
+            loss, n_ok, _, reads = batch_loss(self.network, inputs, labels, chip)
+            ran += _ran(reads, len(labels))
             for group in self.optimizer.param_groups:
                 group["lr"] = self.config.training.lr_at(epoch + k / len(batches))
             self.optimizer.zero_grad()
@@ -296,6 +309,7 @@ class Trainer:
             total_loss += loss.item() * len(labels)
             correct += n_ok
             bar.set_postfix(loss=f"{loss.item():.3f}")
+        self._check_ran(chip, ran, f"epoch {epoch + 1}'s training pass")
         return total_loss / len(order), correct / len(order)
 
     @torch.no_grad()
@@ -326,9 +340,9 @@ class Trainer:
                 s_counts = s_records["output"]["spikes"].sum(0)
                 agree += int((counts.argmax(1) == s_counts.argmax(1)).sum())
                 count_err += float((counts - s_counts).abs().mean()) * len(labels)
-                mask = reads.failed()
-                failed += 0 if mask is None else int(mask.sum())
+                failed += len(labels) - _ran(reads, len(labels))
                 tally_fidelity(fidelity, reads, s_records)
+        self._check_ran(chip, n - failed, "the test pass")
         result = {"test_loss": total_loss / n, "test_acc": correct / n, **activity.as_dict()}
         if chip is not None:
             result.update(
@@ -356,6 +370,17 @@ class Trainer:
         tmp = self.run_dir / (METRICS_FILE + ".tmp")
         pd.DataFrame(self.history).to_csv(tmp, index=False)
         os.replace(tmp, self.run_dir / METRICS_FILE)
+
+    def _check_ran(self, chip: Chip | None, ran: int, what: str) -> None:
+        """Refuse a pass in which ``chip`` ran no sample (its loss would read 0.0)."""
+        if chip is None or ran > 0:
+            return
+        self._write_chip_errors(chip)
+        first = chip.stats.errors[0] if chip.stats.errors else "no error recorded"
+        raise ChipFailedError(
+            f"every chip simulation of {what} failed; the errors are in"
+            f" {self.run_dir / CHIP_ERRORS_FILE}, the first: {first}"
+        )
 
     def _write_chip_errors(self, chip: Chip) -> None:
         """The chip's first simulation errors (one per line), if any, in the run folder."""
