@@ -174,3 +174,13 @@ def test_an_out_below_a_file_is_refused(capsys: pytest.CaptureFixture[str], tmp_
     code, _, err = run_cli(capsys, *RRAM_RUN, "--out", str(tmp_path / "a-file" / "run"))
     assert code == 2
     assert "cannot write there (Not a directory)" in err
+
+
+def test_a_sweep_too_fine_to_hold_is_refused_before_it_is_made() -> None:
+    """A 1e-9 V step over +-1 V would be 4e9 setpoints (32 GB) before anything else."""
+    from bruno_hil.characterize.errors import MeasurementError
+    from bruno_hil.characterize.stimulus import MAX_SWEEP_POINTS, iv_setpoints
+
+    with pytest.raises(MeasurementError, match=r"makes 4e\+09 setpoints; an I-V sweep may have"):
+        iv_setpoints(1.0, -1.0, 1e-9)
+    assert len(iv_setpoints(1.0, -1.0, 4.0 / MAX_SWEEP_POINTS)) == MAX_SWEEP_POINTS + 1
