@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import typer
+from cli_run import TINY_TRAIN_SETS, set_args
 from click.testing import CliRunner
 
 import bruno_hil.cli.train  # noqa: F401  (registers the command)
@@ -18,17 +19,7 @@ from bruno_hil.cli import app
 from bruno_hil.errors import BrunoHilError
 from bruno_hil.training.loop import _rng_state, _set_rng_state, load_checkpoint
 
-TINY_SETS = [
-    "data.samples_per_class=5",
-    "data.max_train=27",
-    "data.max_test=27",
-    "data.n_steps=20",
-    "network.n_hidden=6",
-    "network.n_inner=10",
-    "training.epochs=2",
-    "training.batch_size=27",
-]
-TINY = [arg for item in TINY_SETS for arg in ("--set", item)]
+TINY = set_args(*TINY_TRAIN_SETS)
 
 
 def _invoke(args: list[str]):
@@ -89,7 +80,7 @@ def test_a_pass_in_which_every_chip_simulation_fails_is_an_error(tmp_path: Path)
     0.0 loss, and chip_errors.txt holds ngspice's whole message, not its first line."""
     run = tmp_path / "run"
     sets = ["hil.surrogate_epochs=0", "hil.samples_per_epoch=2", "hil.timeout_s=1e-6"]
-    args = [*TINY, *(arg for item in sets for arg in ("--set", item))]
+    args = [*TINY, *set_args(*sets)]
     result = _invoke(["--chip", "ngspice", "--out", str(run), *args])
     assert isinstance(result.exception, BrunoHilError), result.output
     message = str(result.exception)
@@ -104,7 +95,7 @@ def test_a_pass_in_which_every_chip_simulation_fails_is_an_error(tmp_path: Path)
 def test_resume_refuses_another_chip_unless_told(tmp_path: Path) -> None:
     run = tmp_path / "run"
     sets = ["hil.surrogate_epochs=2", "hil.workers=1"]  # the chip is opened, never run
-    args = [*TINY, *(arg for item in sets for arg in ("--set", item))]
+    args = [*TINY, *set_args(*sets)]
     first = _invoke(["--chip", "ngspice", "--out", str(run), *args, "--stop-after", "1"])
     assert first.exit_code == 0, first.output
     refused = _invoke(["--resume", str(run), "--chip", "surrogate"])

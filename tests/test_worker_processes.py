@@ -11,21 +11,15 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
-from cli_run import last_json, run_cli
+from cli_run import TINY_TRAIN_SETS, last_json, run_cli, set_args
 
-TINY_SETS = [
-    "data.samples_per_class=5",
-    "data.max_train=27",
-    "data.max_test=27",
-    "data.n_steps=20",
-    "network.n_hidden=6",
-    "network.n_inner=10",
+TINY = set_args(
+    *TINY_TRAIN_SETS,
     "training.epochs=1",
     "training.progress=false",
     "hil.surrogate_epochs=0",
     "hil.samples_per_epoch=2",
-]
-TINY = [arg for item in TINY_SETS for arg in ("--set", item)]
+)
 
 
 @pytest.fixture
