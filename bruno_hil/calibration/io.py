@@ -18,6 +18,13 @@ of a CSV file, from the key/value metadata of a Parquet file, or from the caller
 parameter class (``area_m2``, ``t_hzo_m``, ``temperature_K``, ...) is a number checked
 against that field's physical range; any other key is kept as text.
 
+Beyond the SI ranges of :data:`COLUMNS`, each kind checks what its device makes
+plausible (``Kind.plausible``: an RRAM current above 10 mA, a FeCap waveform longer than
+0.1 s are columns in mA and ms), and a charge column against the area (the file's, or the
+prior's when the file has none). A metadata key given twice, ``;`` separators and comma
+decimals are refused with the line of the file; a UTF-8 BOM is ignored; files above
+:data:`MAX_FILE_BYTES` or :data:`MAX_ROWS` are refused before they are read.
+
 Every error is a :class:`MeasurementFileError` that names the file, and where it applies
 the row (1-based data row; for CSV also the line of the file) and the column. The
 returned data are a new, validated float64 DataFrame; the file and the caller's objects
