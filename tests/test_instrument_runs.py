@@ -184,3 +184,34 @@ def test_a_sweep_too_fine_to_hold_is_refused_before_it_is_made() -> None:
     with pytest.raises(MeasurementError, match=r"makes 4e\+09 setpoints; an I-V sweep may have"):
         iv_setpoints(1.0, -1.0, 1e-9)
     assert len(iv_setpoints(1.0, -1.0, 4.0 / MAX_SWEEP_POINTS)) == MAX_SWEEP_POINTS + 1
+
+
+def _limit_file_size() -> None:
+    """In the child: files may not grow past 4 KiB (as on a full disk), and writing past
+    that fails with EFBIG instead of killing the process with SIGXFSZ."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    """A real child process whose results outgrow what it may write: exit 2 and one
+    line naming the cause, no traceback."""
+    import subprocess
+    import sys
+
+    command = "from bruno_hil.cli import main; main()"
+    args = ["characterize", "rram", "--n-pulses", "4", "--out", str(tmp_path / "out")]
+    done = subprocess.run(
+        [sys.executable, "-c", command, *args],
+        capture_output=True,
+        text=True,
+        preexec_fn=_limit_file_size,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("bruno-hil: error: cannot write ")
+    assert "File too large" in done.stderr and "Traceback" not in done.stderr

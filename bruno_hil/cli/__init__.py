@@ -36,7 +36,9 @@ SUBCOMMAND_MODULES: tuple[str, ...] = ("characterize", "calibrate", "train", "em
 (``calibrate`` and ``emulate`` join as they land)."""
 
 
-WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+)
 """OS errors of a full, read-only or forbidden output (a clear line, not a traceback)."""
 
 
@@ -61,9 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as err:
         if err.errno not in WRITE_ERRNOS:
             raise
-        print(
-            f"bruno-hil: error: cannot write {err.filename or ''}: {err.strerror}", file=sys.stderr
-        )
+        where = err.filename or "the output"
+        print(f"bruno-hil: error: cannot write {where}: {err.strerror}", file=sys.stderr)
         sys.exit(2)
     except Exception as err:  # click usage errors carry their own formatting
         import click
