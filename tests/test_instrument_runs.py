@@ -215,3 +215,9 @@ def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("bruno-hil: error: cannot write ")
     assert "File too large" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_resume_of_a_simulated_run_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, *RRAM_RUN, "--resume")
+    assert code == 2
+    assert "--resume continues the streamed measurements of a visa:// run" in err
