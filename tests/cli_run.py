@@ -23,3 +23,21 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 def last_json(out: str) -> dict:
     """The JSON object every ``--json`` command prints as its last line."""
     return json.loads(out.strip().splitlines()[-1])
+
+
+TINY_TRAIN_SETS = [
+    "data.samples_per_class=5",
+    "data.max_train=27",
+    "data.max_test=27",
+    "data.n_steps=20",
+    "network.n_hidden=6",
+    "network.n_inner=10",
+    "training.epochs=2",
+    "training.batch_size=27",
+]
+"""The smallest training run that still has every class (27 train and test samples)."""
+
+
+def set_args(*sets: str) -> list[str]:
+    """``--set`` options for ``key=value`` items."""
+    return [arg for item in sets for arg in ("--set", item)]

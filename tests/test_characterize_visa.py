@@ -67,7 +67,7 @@ def test_rram_via_visa_matches_ngspice(
     iv = pd.read_csv(tmp_path / "rram_iv.csv")
     assert iv["current_A"].abs().max() <= 8e-5 * (1 + 1e-6)  # compliance honoured
     streams = sorted(p.name for p in (tmp_path / "stream").iterdir())
-    assert [s.split("-")[0] for s in streams] == ["rram_dc", "rram_pulses"]
+    assert [s.split("-")[0] for s in streams] == ["bench.json", "rram_dc", "rram_pulses"]
 
 
 def test_fecap_via_visa_matches_ngspice(

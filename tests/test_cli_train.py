@@ -65,8 +65,8 @@ def test_resume_continues_a_stopped_run(tmp_path: Path) -> None:
     assert _last_json(second.output)["epochs_done"] == 2
     straight = _invoke(["--out", str(tmp_path / "straight"), *TINY, "--json"])
     assert straight.exit_code == 0, straight.output
-    a = torch.load(run / "checkpoint.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)["model"]
+    a = torch.load(run / "checkpoint.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 

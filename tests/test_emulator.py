@@ -129,7 +129,7 @@ def test_single_points_carry_the_state_like_one_sweep(smu_server: ScpiServer) ->
     path = np.round(np.array([1, 2, 3, 4, 5, 4, 3, 2, 1]) * 0.1, 10)
     with Keithley2400(smu_server.resource) as smu:
         smu.configure(100e-6)
-        smu.write(":SOUR:DEL 0.1")
+        smu.set_source_delay(0.1)
         smu.output(True)
         stepped = []
         for v in path:

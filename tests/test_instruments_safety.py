@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+import pyvisa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -140,16 +141,39 @@ def test_tester_never_applies_a_voltage_beyond_the_limits(
 
 
 def test_emulated_tester_refuses_output_without_limits_and_spans_beyond_them() -> None:
-    """The instrument side enforces its own output limits too (defence in depth)."""
-    with ScpiServer(EmulatedTester()) as server, FeTester(server.resource) as tester:
-        tester.write("DATA:ARB W,0,1,-1,0")
-        tester.write("FUNC:ARB W")
-        with pytest.raises(InstrumentError, match=r"-221.*limits are off"):
-            tester.write("OUTP ON")
-        tester.write("VOLT:LIM:HIGH 1;:VOLT:LIM:LOW -1;:VOLT:LIM:STAT ON")
-        with pytest.raises(InstrumentError, match=r"-221.*exceeds the limits"):
-            tester.write("VOLT 3")
-        assert tester.query("VOLT?", float) == pytest.approx(0.1)
+    """The instrument side enforces its own output limits too (defence in depth); the
+    commands go through a raw pyvisa session, since the driver sends none unchecked."""
+    with ScpiServer(EmulatedTester()) as server:
+        rm = pyvisa.ResourceManager("@py")
+        raw = rm.open_resource(server.resource, read_termination="\n", write_termination="\n")
+        try:
+            raw.write("DATA:ARB W,0,1,-1,0")
+            raw.write("FUNC:ARB W")
+            raw.write("OUTP ON")
+            assert "limits are off" in raw.query("SYST:ERR?")
+            raw.write("VOLT:LIM:HIGH 1;:VOLT:LIM:LOW -1;:VOLT:LIM:STAT ON")
+            raw.write("VOLT 3")
+            assert "exceeds the limits" in raw.query("SYST:ERR?")
+            assert float(raw.query("VOLT?")) == pytest.approx(0.1)
+        finally:
+            raw.close()
+            rm.close()
+
+
+def test_the_driver_sends_no_unchecked_command() -> None:
+    """Issue 19.2: no public raw write, and a query cannot carry a command along: 15 V
+    with a 2 V limit never reaches the device."""
+    with ScpiServer(EmulatedSmu()) as server, Keithley2400(server.resource) as smu:
+        smu.configure(1e-4)
+        assert not hasattr(smu, "write")
+        for command in (":SOUR:VOLT 15;:OUTP ON;*OPC?", ":SOUR:VOLT 15", "*IDN?\n:OUTP ON"):
+            with pytest.raises(InstrumentLimitError, match="not a single SCPI query"):
+                smu.query(command)
+        assert smu.query(":SOUR:VOLT?", float) == 0.0
+        assert smu.query(":OUTP?") == "0"
+        assert "2400" in smu.identify()
+        applied = np.asarray(server.instrument.dut.applied_V)
+    assert applied.size == 0 or np.max(np.abs(applied)) <= 2.0
 
 
 @pytest.mark.parametrize(

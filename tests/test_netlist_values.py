@@ -162,3 +162,45 @@ def test_a_template_cannot_smuggle_a_control_line_through_a_name() -> None:
         render("t\n$el a 0 1\n.end", {"el": SpiceName("R1\n.control")})
     with pytest.raises(NetlistValueError, match=r"line 2: 'shell' is not allowed"):
         render("t\n$el a 0 1\n.end", {"el": SpiceName("shell")})
+
+
+def _library(path, body: str):
+    path.write_text(body)
+    return path
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        ".control\nshell touch {marker}\n.endc\n",
+        ".subckt ok a b\nR1 a b 1k\n.ends\n.CONTROL\nshell touch {marker}\n.endc\n",
+    ],
+)
+def test_an_included_library_with_a_control_block_is_refused_before_ngspice_runs(
+    runner: NgspiceRunner, tmp_path, payload: str
+) -> None:
+    # issue 19.1: the check follows .include (and nested includes, relative to the file)
+    marker = tmp_path / "ran"
+    _library(tmp_path / "inner.lib", payload.format(marker=marker))
+    outer = _library(tmp_path / "outer.lib", ".include inner.lib\n")
+    netlist = f't\n.include "{outer}"\nV1 a 0 1\nR1 a 0 1k\n.op\n.end\n'
+    with pytest.raises(NetlistValueError, match=r"inner\.lib \(included at .*outer\.lib"):
+        runner.load(netlist)
+    assert not marker.exists()
+    with pytest.raises(NetlistValueError, match=r"(?i)\.control' is not allowed"):
+        runner.load(f"t\n.lib '{tmp_path / 'inner.lib'}' tt\n.end\n")
+    assert not marker.exists()
+
+
+def test_include_loops_missing_and_shipped_libraries(runner: NgspiceRunner, tmp_path) -> None:
+    _library(tmp_path / "a.lib", ".include b.lib\n")
+    _library(tmp_path / "b.lib", ".include a.lib\n")
+    with pytest.raises(NetlistValueError, match="nest deeper than"):
+        check_netlist(f"t\n.inc {tmp_path / 'a.lib'}\n.end\n")
+    with pytest.raises(NetlistValueError, match=r"line 2: included file 'nowhere\.lib' does not"):
+        check_netlist("t\n.include nowhere.lib\n.end\n")
+    from bruno_hil.devices.compact import FECAP_LIB, RRAM_LIB, include_line
+
+    section = _library(tmp_path / "sections.lib", ".lib tt\nR1 a 0 1k\n.endl tt\n")
+    text = f"t\n{include_line(FECAP_LIB)}\n{include_line(RRAM_LIB)}\n.lib {section} tt\n.end\n"
+    assert check_netlist(text) == text

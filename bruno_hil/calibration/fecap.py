@@ -73,7 +73,7 @@ from bruno_hil.calibration.fit import (
     simulate,
     simulate_with_jacobian,
 )
-from bruno_hil.calibration.io import Measurement
+from bruno_hil.calibration.io import Measurement, check_charge_density
 from bruno_hil.devices.params import EPS0_F_PER_M, FeCapParams
 from bruno_hil.physics.fecap import (
     DTYPE,
@@ -105,9 +105,14 @@ SETTLE_SUBSTEPS = 16
 
 
 def charge_from_measurement(m: Measurement, params: FeCapParams) -> np.ndarray:
-    """The measured charge [C]: ``charge_C``, or ``polarization_C_per_m2 * area_m2``."""
+    """The measured charge [C]: ``charge_C``, or ``polarization_C_per_m2 * area_m2``. A
+    charge column without an area in the file is checked against ``params.area_m2`` (a
+    charge in uC or nC is too large for any FeCap of that area)."""
     if "charge_C" in m.data:
-        return m.data["charge_C"].to_numpy()
+        charge_C = m.data["charge_C"].to_numpy()
+        if "area_m2" not in m.metadata:
+            check_charge_density(m.path, charge_C, params.area_m2, None)
+        return charge_C
     return m.data["polarization_C_per_m2"].to_numpy() * params.area_m2
 
 

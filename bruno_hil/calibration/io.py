@@ -18,6 +18,13 @@ of a CSV file, from the key/value metadata of a Parquet file, or from the caller
 parameter class (``area_m2``, ``t_hzo_m``, ``temperature_K``, ...) is a number checked
 against that field's physical range; any other key is kept as text.
 
+Beyond the SI ranges of :data:`COLUMNS`, each kind checks what its device makes
+plausible (``Kind.plausible``: an RRAM current above 10 mA, a FeCap waveform longer than
+0.1 s are columns in mA and ms), and a charge column against the area (the file's, or the
+prior's when the file has none). A metadata key given twice, ``;`` separators and comma
+decimals are refused with the line of the file; a UTF-8 BOM is ignored; files above
+:data:`MAX_FILE_BYTES` or :data:`MAX_ROWS` are refused before they are read.
+
 Every error is a :class:`MeasurementFileError` that names the file, and where it applies
 the row (1-based data row; for CSV also the line of the file) and the column. The
 returned data are a new, validated float64 DataFrame; the file and the caller's objects
@@ -26,8 +33,10 @@ are never modified.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +52,11 @@ C_PER_M2_TO_UC_PER_CM2 = 100.0
 """1 C/m^2 = 100 uC/cm^2."""
 MIN_ROWS = 10
 """Fewest data rows a calibration file may have."""
+MAX_ROWS = 2_000_000
+"""Most data rows a calibration file may have (a fit of more is hours, not minutes)."""
+MAX_FILE_BYTES = 64 * 2**20
+"""Largest measurement file read [bytes]: a CSV is held as text cells first, ~40x its
+size in memory (a 203 MB file took 8.5 GB)."""
 NAN_TOKENS = frozenset({"", "nan", "NaN", "NAN", "na", "NA", "N/A", "null", "NULL", "None"})
 """Cell texts read as a missing value (reported as NaN, not as non-numeric)."""
 
@@ -103,6 +117,27 @@ MAX_CHARGE_DENSITY_C_PER_M2 = 2.0
 ``2*P_s`` with P_s <= 1 C/m^2 plus dielectric charge)."""
 
 
+RRAM_CURRENT = ColumnSpec(
+    "A",
+    10e-3,
+    "an RRAM cell carries at most ~10 mA; it looks like mA or uA (1 A = 1e3 mA = 1e6 uA):"
+    " convert to amperes",
+    1e6,
+)
+"""An RRAM cell's current: a column in mA reads as amperes 1000x too large (a nanoscale
+filament under compliance carries uA to a few mA)."""
+FECAP_TIME = ColumnSpec(
+    "s",
+    0.1,
+    "a FeCap P-V waveform lasts us to ms; it looks like ms or us (1 s = 1e3 ms = 1e6 us):"
+    " convert to seconds",
+    1e7,
+    nonnegative=True,
+)
+"""A FeCap waveform's time: longer than 0.1 s is a column in ms (a 1 kHz period written
+in ms reads as 1 s; the switching kinetics fitted here are ns to ms, loops 10 Hz and up)."""
+
+
 @dataclass(frozen=True)
 class Kind:
     """What a device's calibration file must hold."""
@@ -112,15 +147,29 @@ class Kind:
     one_of: tuple[str, ...] = ()
     settings: tuple[str, ...] = ()
     """Metadata keys of :data:`PULSE_SETTINGS` the file must have."""
+    plausible: Mapping[str, ColumnSpec] = field(default_factory=dict)
+    """Tighter ranges of :data:`COLUMNS` for this device (what its physics allows)."""
+
+    def column(self, name: str) -> ColumnSpec:
+        """The range column ``name`` is checked against for this kind."""
+        return self.plausible.get(name, COLUMNS[name])
 
 
 KINDS: dict[str, Kind] = {
-    "fecap": Kind(FeCapParams, ("time_s", "voltage_V"), ("charge_C", "polarization_C_per_m2")),
-    "rram": Kind(RRAMParams, ("time_s", "voltage_V", "current_A")),
+    "fecap": Kind(
+        FeCapParams,
+        ("time_s", "voltage_V"),
+        ("charge_C", "polarization_C_per_m2"),
+        plausible={"time_s": FECAP_TIME},
+    ),
+    "rram": Kind(
+        RRAMParams, ("time_s", "voltage_V", "current_A"), plausible={"current_A": RRAM_CURRENT}
+    ),
     "rram_pulses": Kind(
         RRAMParams,
         ("amplitude_V", "read_current_A"),
         settings=("width_s", "read_V", "compliance_A"),
+        plausible={"read_current_A": RRAM_CURRENT},
     ),
 }
 """The file kinds: ``fecap`` (P-V / charge waveform), ``rram`` (I-V sweep) and
@@ -155,9 +204,9 @@ def _where(row: int, line_offset: int | None, column: str | None = None) -> str:
     return text + (f", column {column!r}" if column else "")
 
 
-def _parse_header(lines: list[str]) -> tuple[dict[str, tuple[str, int]], int]:
+def _parse_header(path: Path, lines: list[str]) -> tuple[dict[str, tuple[str, int]], int]:
     """``# key: value`` lines at the top: {key: (value text, line number)} and how many
-    leading comment or blank lines there are."""
+    leading comment or blank lines there are; a key given twice is refused."""
     meta: dict[str, tuple[str, int]] = {}
     n_head = 0
     for line in lines:
@@ -168,18 +217,61 @@ def _parse_header(lines: list[str]) -> tuple[dict[str, tuple[str, int]], int]:
         key, sep, value = stripped.lstrip("#").partition(":")
         key = key.strip()
         if sep and key and " " not in key:
+            if key in meta:
+                raise _fail(
+                    path,
+                    f"line {n_head}",
+                    f"metadata {key!r} given twice (first on line {meta[key][1]})",
+                )
             meta[key] = (value.strip(), n_head)
     return meta, n_head
+
+
+def _check_fields(path: Path, lines: list[str], n_head: int) -> None:
+    """Every data line has the header's number of comma-separated fields; the error
+    names the line of the file and the likely cause (``;`` separators, comma decimals)."""
+    table = lines[n_head:]
+    header = table[0] if table else ""
+    if ";" in header and "," not in header:
+        raise _fail(
+            path,
+            f"line {n_head + 1}",
+            "the columns are separated by ';': write comma-separated values with '.'"
+            " decimals (2.5e-12, not 2,5e-12)",
+        )
+    width = len(next(csv.reader([header])))
+    for k, row in enumerate(csv.reader(table)):
+        if len(row) == width or not any(cell.strip() for cell in row):
+            continue
+        hint = ""
+        if len(row) > width and re.search(r"\d,\d", table[k]):
+            hint = "; it looks like comma decimals (0,5): write '.' decimals (0.5)"
+        raise _fail(
+            path, f"line {n_head + k + 1}", f"{len(row)} fields, the header has {width}{hint}"
+        )
+
+
+def _check_size(path: Path) -> None:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise _fail(
+            path,
+            "",
+            f"{size / 2**20:.0f} MiB is more than the {MAX_FILE_BYTES / 2**20:.0f} MiB a"
+            " measurement file may have (decimate it, or split it into files fitted together)",
+        )
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[str, tuple[str, int]], int]:
     """Raw text cells, header metadata and the line number of data row 0 minus 0."""
     try:
-        text = path.read_text()
+        _check_size(path)
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's BOM is not data
     except (OSError, UnicodeDecodeError) as err:
         raise _fail(path, "", f"cannot read the file: {err}") from None
     lines = text.splitlines()
-    meta, n_head = _parse_header(lines)
+    meta, n_head = _parse_header(path, lines)
+    _check_fields(path, lines, n_head)
     try:
         raw = pd.read_csv(
             io.StringIO("\n".join(lines[n_head:])),
@@ -198,9 +290,15 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict[str, tuple[str, int]]]
     try:
         import pyarrow.parquet as pq
 
+        _check_size(path)
+        rows = pq.ParquetFile(path).metadata.num_rows
+        if rows > MAX_ROWS:
+            raise _fail(path, "", f"{rows} rows; a measurement file may have {MAX_ROWS}")
         table = pq.read_table(path)
     except ImportError:
         raise _fail(path, "", "reading Parquet needs pyarrow (pip install pyarrow)") from None
+    except MeasurementFileError:
+        raise
     except Exception as err:  # pyarrow raises several unrelated types for a bad file
         raise _fail(path, "", f"not a readable Parquet file: {err}") from None
     meta = {
@@ -258,9 +356,10 @@ def _numeric(path: Path, raw: pd.Series, column: str, line_offset: int | None) -
     return values
 
 
-def _check_range(path: Path, column: str, values: np.ndarray, line_offset: int | None) -> None:
-    """Physical range of one column (by absolute value)."""
-    spec = COLUMNS[column]
+def _check_range(
+    path: Path, spec: ColumnSpec, column: str, values: np.ndarray, line_offset: int | None
+) -> None:
+    """Physical range ``spec`` of one column (by absolute value)."""
     if spec.nonnegative and np.any(values < 0.0):
         k = int(np.argmax(values < 0.0))
         raise _fail(path, _where(k, line_offset, column), f"{values[k]:g} {spec.unit} is negative")
@@ -371,6 +470,8 @@ def load_measurement(
     columns = _check_columns(path, raw, spec)
     if len(raw) < MIN_ROWS:
         raise _fail(path, "", f"{len(raw)} data rows; a calibration needs at least {MIN_ROWS}")
+    if len(raw) > MAX_ROWS:
+        raise _fail(path, "", f"{len(raw)} data rows; a measurement file may have {MAX_ROWS}")
     metadata = _metadata(path, meta, dict(overrides or {}), spec)
     missing = [key for key in spec.settings if key not in metadata]
     if missing:
@@ -384,18 +485,19 @@ def load_measurement(
     for column in columns:
         data[column] = _numeric(path, raw[column], column, line_offset)
     for column in columns:
-        _check_range(path, column, data[column].to_numpy(), line_offset)
+        _check_range(path, spec.column(column), column, data[column].to_numpy(), line_offset)
     if "charge_C" in columns and "area_m2" in metadata:
-        _check_charge_density(path, data["charge_C"].to_numpy(), metadata["area_m2"], line_offset)
+        check_charge_density(path, data["charge_C"].to_numpy(), metadata["area_m2"], line_offset)
     if "time_s" in columns:
         _check_time(path, data["time_s"].to_numpy(), line_offset)
     return Measurement(path=path, kind=kind, data=data.reset_index(drop=True), metadata=metadata)
 
 
-def _check_charge_density(
+def check_charge_density(
     path: Path, charge_C: np.ndarray, area_m2: float, line_offset: int | None
 ) -> None:
-    """|Q|/A above :data:`MAX_CHARGE_DENSITY_C_PER_M2` means a wrong unit or area."""
+    """|Q|/A above :data:`MAX_CHARGE_DENSITY_C_PER_M2` means a wrong unit or area
+    (``line_offset``: the file line of data row 0, None where unknown)."""
     k = int(np.argmax(np.abs(charge_C)))
     density = abs(charge_C[k]) / area_m2
     if density <= MAX_CHARGE_DENSITY_C_PER_M2:
@@ -416,6 +518,7 @@ __all__ = [
     "PULSE_SETTINGS",
     "Measurement",
     "MeasurementFileError",
+    "check_charge_density",
     "load_measurement",
     "rram_file_kind",
 ]

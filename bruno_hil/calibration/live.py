@@ -54,6 +54,7 @@ from bruno_hil.characterize.backend import MeasurementBackend
 from bruno_hil.characterize.errors import MeasurementError
 from bruno_hil.characterize.stimulus import (
     RESET_V,
+    PulseStimulus,
     RRAMStimulus,
     Stimulus,
     concatenate,
@@ -65,6 +66,9 @@ from bruno_hil.characterize.stimulus import (
     switching_kinetics,
 )
 from bruno_hil.devices.params import DeviceParams, FeCapParams, RRAMParams
+
+RRAM_COMPLIANCE_A = 100e-6
+"""The RRAM measurements' current compliance [A] unless ``measure_options`` set one."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,7 @@ class _RRAMRounds:
         options: LiveOptions,
     ) -> None:
         self.backend, self.chip_params, self.options = backend, chip_params, options
-        self.compliance_A = options.measure.get("compliance_A", 100e-6)
+        self.compliance_A = options.measure.get("compliance_A", RRAM_COMPLIANCE_A)
         self.reset_V = options.reset_V
         if self.reset_V is not None:  # a conditioned cell starts fully reset
             self.chip_params = _reset_state(chip_params)
@@ -241,6 +245,30 @@ class _RRAMRounds:
             y = np.arcsinh(measured_current_A(held) / floor)
             rmse[held.name] = curve_metrics(y, np.arcsinh(pred / floor))[0]["rmse"]
         return f, " + ".join(s.name for s in stimuli), rmse
+
+
+def _check_whole_run(
+    device: str, backend: MeasurementBackend, stimuli: list[Any], options: LiveOptions
+) -> None:
+    """Every voltage [V], the compliance [A] and the longest pulse [s] of the whole loop
+    (stimuli, held-out ones, conditioning sweeps) against the bench's limits, before the
+    first measurement."""
+    volts: list[np.ndarray] = []
+    widths: list[float] = []
+    for stimulus in stimuli:
+        if isinstance(stimulus, PulseStimulus):
+            volts += [stimulus.amplitude_V, np.array([stimulus.read_V])]
+            widths.append(stimulus.width_s)
+        else:
+            volts.append(stimulus.voltage_V)
+    compliance_A = None
+    if device == "rram":
+        compliance_A = options.measure.get("compliance_A", RRAM_COMPLIANCE_A)
+        if options.reset_V is not None:
+            volts.append(reset_setpoints(options.reset_V))
+    backend.check_limits(
+        device, np.concatenate(volts), compliance_A, max(widths) if widths else None
+    )
 
 
 def live_calibrate(
@@ -283,6 +311,7 @@ def live_calibrate(
         merz = FECAP_MERZ_NAMES if kinetics else ()
         fit_kwargs["names"] = [*FECAP_FIT_NAMES, *merz]
     options = LiveOptions(dict(measure_options or {}), fit_kwargs, reset_V)
+    _check_whole_run(device, backend, [*stimuli, *held], options)
     rounds_of = _FeCapRounds if device == "fecap" else _RRAMRounds
     step = rounds_of(backend, chip_params, held, options)  # type: ignore[arg-type]
     rounds: list[LiveRound] = []

@@ -86,6 +86,19 @@ class MeasurementBackend(Protocol):
         four-wire read measures it)."""
         ...
 
+    def check_limits(
+        self,
+        device: str,
+        voltage_V: np.ndarray,
+        compliance_A: float | None = None,
+        width_s: float | None = None,
+    ) -> None:
+        """Refuse a whole run on ``device`` (``fecap`` or ``rram``) before its first
+        command: every voltage [V] any of its parts will apply, its current compliance [A]
+        and programming pulse width [s] (a bench checks its safety limits; a simulator
+        has none)."""
+        ...
+
     def close(self) -> None:
         """Release the instrument or simulator (idempotent)."""
         ...

@@ -202,11 +202,12 @@ def characterize_fecap(
     The PUND data's ``polarization_C_per_m2`` is ``Q/A`` counted from t = 0 (not centred:
     PUND reads charge differences)."""
     t, v = triangle_waveform(amplitude_V, frequency_Hz, n_cycles, points_per_cycle)
+    t_p, v_p, pulses = pund_waveform(amplitude_V, frequency_Hz, points_per_cycle)
+    backend.check_limits("fecap", np.concatenate([v, v_p]) if pund else v)
     loop = add_polarization(backend.fecap_waveform(t, v, params), params, 1.0 / frequency_Hz)
     figures = loop_figures(loop, amplitude_V, frequency_Hz)
     if not pund:
         return FeCapResult(loop=loop, figures=figures)
-    t_p, v_p, pulses = pund_waveform(amplitude_V, frequency_Hz, points_per_cycle)
     pund_data = backend.fecap_waveform(t_p, v_p, params)
     pund_data["field_V_per_m"] = pund_data["voltage_V"] / params.t_hzo_m
     pund_data["polarization_C_per_m2"] = pund_data["charge_C"] / params.area_m2

@@ -354,6 +354,16 @@ class NgspiceBackend:
             }
         )
 
+    def check_limits(
+        self,
+        device: str,
+        voltage_V: np.ndarray,
+        compliance_A: float | None = None,
+        width_s: float | None = None,
+    ) -> None:
+        """See :meth:`MeasurementBackend.check_limits`: a simulated device has no bench
+        limits (the stimuli are checked where they are built)."""
+
     def close(self) -> None:
         """Detach from the shared ngspice (it stays loaded for the process's other users)."""
         self._runner = None

@@ -34,6 +34,12 @@ def open_backend(
     if chip == "ngspice":
         from bruno_hil.characterize.ngspice_backend import BenchSettings, NgspiceBackend
 
+        if resume:
+            raise BackendUnavailableError(
+                "--resume continues the streamed measurements of a visa:// run; an ngspice"
+                " run has none (drop --resume)"
+            )
+
         if sweep_rate_V_per_s is None:
             return NgspiceBackend()
         return NgspiceBackend(BenchSettings(sweep_rate_V_per_s=sweep_rate_V_per_s))

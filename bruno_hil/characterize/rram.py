@@ -209,11 +209,15 @@ def characterize_rram(
         if not finite(value, name) > 0.0:
             raise MeasurementError(f"{name} = {value!r} must be > 0")
 
-    iv = backend.rram_dc_sweep(sweep["voltage_V"].to_numpy(), compliance_A, params)
+    amplitudes = ltp_ltd_amplitudes(set_amplitude_V, reset_amplitude_V, n_pulses)
+    setpoints = sweep["voltage_V"].to_numpy()
+    backend.check_limits(
+        "rram", np.concatenate([setpoints, amplitudes, [read]]), compliance_A, pulse_width_s
+    )
+    iv = backend.rram_dc_sweep(setpoints, compliance_A, params)
     iv["branch"] = sweep["branch"].to_numpy()
     figures = iv_figures(iv, v_max_V, v_min_V, compliance_A, read)
 
-    amplitudes = ltp_ltd_amplitudes(set_amplitude_V, reset_amplitude_V, n_pulses)
     pulses = backend.rram_pulses(amplitudes, pulse_width_s, read, params, compliance_A)
     pulses["phase"] = ["initial"] + ["LTP"] * n_pulses + ["LTD"] * n_pulses
     g = pulses["conductance_S"].to_numpy()

@@ -244,6 +244,11 @@ def switching_kinetics_waveform(
 
 
 # -- RRAM drives -----------------------------------------------------------------
+MAX_SWEEP_POINTS = 100_000
+"""Most setpoints of an I-V sweep (checked before any is made: a 1e-9 V step over +-1 V
+would be 4e9 points)."""
+
+
 def iv_setpoints(v_max_V: float, v_min_V: float, step_V: float = 0.01) -> pd.DataFrame:
     """Setpoints 0 -> v_max_V -> 0 -> v_min_V -> 0 [V] in steps of about ``step_V`` [V]
     (each branch is divided evenly), with their ``branch`` number 1-4."""
@@ -262,6 +267,12 @@ def iv_setpoints(v_max_V: float, v_min_V: float, step_V: float = 0.01) -> pd.Dat
     if not 0.0 < step <= min(v_max, -v_min) / 4:
         raise MeasurementError(
             f"step_V = {step!r} V must be > 0 and at most a quarter of each side of the sweep"
+        )
+    n_points = 2 * (v_max - v_min) / step
+    if n_points > MAX_SWEEP_POINTS:
+        raise MeasurementError(
+            f"step_V = {step!r} V makes {n_points:.3g} setpoints; an I-V sweep may have"
+            f" {MAX_SWEEP_POINTS} (a step of at least {step * n_points / MAX_SWEEP_POINTS:.3g} V)"
         )
     ends = [(0.0, v_max), (v_max, 0.0), (0.0, v_min), (v_min, 0.0)]
     parts, branch = [np.array([0.0])], [np.array([1])]

@@ -18,14 +18,15 @@ file per measurement, named by its kind and a hash of the request, so a run with
 ``resume=True`` finds the file of the same request, keeps its complete rows and measures
 only the rest (a sweep resumed mid-way starts its remaining setpoints from 0 V: the
 instrument was reset in between). A FeCap waveform is one acquisition, written atomically;
-resumed, a complete file is reused.
+resumed, a complete file is reused. The folder belongs to one run, one instrument and one
+device (:mod:`bruno_hil.characterize.stream_folder`); without ``stream_dir`` each run
+streams to a private folder of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,7 +36,8 @@ import pandas as pd
 from bruno_hil.characterize.errors import MeasurementError
 from bruno_hil.characterize.stimulus import PulseShape, positive, vector, waveform_points
 from bruno_hil.characterize.stream import RowStream, read_complete, write_atomic
-from bruno_hil.devices.params import FeCapParams, RRAMParams
+from bruno_hil.characterize.stream_folder import StreamFolder
+from bruno_hil.devices.params import DeviceParams, FeCapParams, RRAMParams
 from bruno_hil.instruments import (
     FeTester,
     Keithley2400,
@@ -45,8 +47,6 @@ from bruno_hil.instruments import (
 )
 from bruno_hil.instruments.tester import UNIFORM_RTOL
 
-DEFAULT_STREAM_DIR = Path(tempfile.gettempdir()) / "bruno_hil_visa"
-"""Where measurements stream when no folder is given."""
 DC_COLUMNS = ("voltage_V", "device_voltage_V", "current_A")
 PULSE_COLUMNS = ("pulse", "amplitude_V", "read_current_A", "device_voltage_V", "conductance_S")
 FECAP_COLUMNS = ("time_s", "voltage_V", "current_A", "charge_C")
@@ -91,7 +91,7 @@ class VisaBackend:
         self.pulse_shape = pulse_shape or PulseShape()
         """The timing the SMU's pulse trains play (edges, read, pauses; what a fit of them
         assumes): the emulator's defaults; set it to a real pulse unit's."""
-        self.stream_dir = Path(stream_dir) if stream_dir is not None else DEFAULT_STREAM_DIR
+        self.streams = StreamFolder(stream_dir, resume=resume)
         self.resume = resume
         self.sweep_rate_V_per_s = positive(sweep_rate_V_per_s, "sweep_rate_V_per_s", "V/s")
         if not 1 <= segment_points <= 2500:
@@ -99,12 +99,14 @@ class VisaBackend:
         self.segment_points = segment_points
         self._options = {"retry": retry, "smu_limits": smu_limits, "tester_limits": tester_limits}
         self._instrument: Keithley2400 | FeTester | None = None
+        self._idn = ""
         self.files: list[Path] = []
         """The stream files written (or resumed) by this backend, in order."""
 
     def _driver(self, kind: type[D], what: str) -> D:
         if self._instrument is None:
             self._instrument = open_instrument(self.resource, **self._options)  # type: ignore[arg-type]
+            self._idn = self._instrument.identify()
         if not isinstance(self._instrument, kind):
             raise MeasurementError(
                 f"--chip visa://{self.resource}: {what} needs a {kind.__name__}-class instrument,"
@@ -112,10 +114,17 @@ class VisaBackend:
             )
         return self._instrument
 
-    def _stream(self, key: str, columns: tuple[str, ...]) -> RowStream:
-        stream = RowStream(self.stream_dir / f"{key}.csv", columns, resume=self.resume)
-        self.files.append(stream.path)
-        return stream
+    def _stream_path(self, key: str, params: DeviceParams) -> Path:
+        """The stream file of request ``key``, in this run's folder (claimed for this
+        instrument and ``params``)."""
+        device = {"kind": type(params).__name__, **params.as_dict()}
+        folder = self.streams.claim({"resource": self.resource, "idn": self._idn}, device)
+        path = folder / f"{key}.csv"
+        self.files.append(path)
+        return path
+
+    def _stream(self, key: str, columns: tuple[str, ...], params: DeviceParams) -> RowStream:
+        return RowStream(self._stream_path(key, params), columns, resume=self.resume)
 
     # -- RRAM ----------------------------------------------------------------------------
     def rram_dc_sweep(
@@ -132,7 +141,7 @@ class VisaBackend:
         steps = np.abs(np.diff(np.concatenate([[0.0], v])))
         delay_s = float(np.median(steps[steps > 0])) / self.sweep_rate_V_per_s
         key = _request_key("rram_dc", v=v, compliance_A=compliance_A, rate=self.sweep_rate_V_per_s)
-        stream = self._stream(key, DC_COLUMNS)
+        stream = self._stream(key, DC_COLUMNS, params)
         self._check_prefix(stream, "voltage_V", v)
         smu.configure(compliance_A)
         with smu.guard():
@@ -161,7 +170,7 @@ class VisaBackend:
         key = _request_key(
             "rram_pulses", a=amps, width_s=width_s, read_V=read_V, compliance_A=compliance_A
         )
-        stream = self._stream(key, PULSE_COLUMNS)
+        stream = self._stream(key, PULSE_COLUMNS, params)
         self._check_prefix(stream, "amplitude_V", amps)
         smu.configure(compliance_A)
         with smu.guard():
@@ -180,7 +189,7 @@ class VisaBackend:
         if done.size > expected.size or not np.array_equal(done, expected[: done.size]):
             raise MeasurementError(
                 f"{stream.path}: its {column} do not match this measurement; delete it or"
-                " run without resume"
+                " choose another --out"
             )
 
     # -- FeCap ---------------------------------------------------------------------------
@@ -194,8 +203,7 @@ class VisaBackend:
         t, v = waveform_points(time_s, voltage_V)
         tester = self._driver(FeTester, "a P-V waveform")
         tester.limits.check_voltages(v, "voltage_V")
-        path = self.stream_dir / f"{_request_key('fecap', t=t, v=v)}.csv"
-        self.files.append(path)
+        path = self._stream_path(_request_key("fecap", t=t, v=v), params)
         if self.resume and path.exists():
             return read_complete(path, FECAP_COLUMNS)
         dt = np.diff(t)
@@ -207,6 +215,20 @@ class VisaBackend:
         data = played if uniform else _resample(played, t)
         write_atomic(path, data)
         return data
+
+    def check_limits(
+        self,
+        device: str,
+        voltage_V: np.ndarray,
+        compliance_A: float | None = None,
+        width_s: float | None = None,
+    ) -> None:
+        """See :meth:`MeasurementBackend.check_limits`: the whole run against the safety
+        limits of the instrument that measures ``device`` (its ``*IDN?`` is read; nothing
+        that changes its state is sent)."""
+        kind: type[Keithley2400] | type[FeTester] = Keithley2400 if device == "rram" else FeTester
+        driver = self._driver(kind, f"a {device} run")
+        driver.limits.check(voltage_V=voltage_V, compliance_A=compliance_A, width_s=width_s)
 
     def close(self) -> None:
         """Switch the output off, reset and release the instrument (idempotent)."""
@@ -239,4 +261,4 @@ def _resample(data: pd.DataFrame, time_s: np.ndarray) -> pd.DataFrame:
     )
 
 
-__all__ = ["DEFAULT_STREAM_DIR", "VisaBackend"]
+__all__ = ["VisaBackend"]

@@ -7,9 +7,12 @@ returns ``[fn(item) for item in items]`` in order:
 * ``workers=1``: in this process (no pickling; the simplest to debug);
 * ``workers=N`` (default: the CPU count): a pool of N local processes, started once
   (forkserver, so the workers do not inherit the trainer's torch threads) and reused for
-  every call;
+  every call; each worker exits by itself once the process that started the pool is gone
+  (a trainer killed with ``kill -9`` leaves no ngspice workers behind);
 * ``scheduler="tcp://host:port"``: the workers of a Dask cluster (``dask-scheduler`` +
-  ``dask-worker``, or dask-jobqueue on SLURM); each worker process keeps its own ngspice.
+  ``dask-worker``, or dask-jobqueue on SLURM); each worker process keeps its own ngspice
+  and runs one job at a time (libngspice is one instance per process: start workers with
+  ``--nthreads 1 --nworkers N`` to use N cores).
 
 ``fn`` must be a module-level function and the items picklable.
 """
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
@@ -40,6 +45,39 @@ class Fanout(Protocol):
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
 
     def close(self) -> None: ...
+
+
+PARENT_POLL_S = 1.0
+"""How often a local worker checks that the process that started it is alive [s]."""
+_ONE_NGSPICE = threading.Lock()
+"""Serializes the jobs of one (Dask worker) process: its libngspice is one instance."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user (a reused pid)
+        return True
+    return True
+
+
+def _exit_with(parent_pid: int) -> None:
+    """Pool initializer: a daemon thread ends this worker once ``parent_pid`` is gone."""
+
+    def watch() -> None:
+        while _alive(parent_pid):
+            time.sleep(PARENT_POLL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _one_at_a_time(fn: Callable[[T], R], item: T) -> R:
+    """``fn(item)``, never at the same time as another job of this process."""
+    with _ONE_NGSPICE:
+        return fn(item)
 
 
 class InProcess:
@@ -65,7 +103,10 @@ class LocalProcesses:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("forkserver")
+                self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
             )
         # A few chunks per worker: little IPC, and a slow chunk does not idle the rest.
         chunk = max(1, len(items) // (4 * self.workers))
@@ -94,7 +135,7 @@ class DaskCluster:
         self.description = f"Dask cluster at {address} ({n} workers)"
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        futures = self._client.map(fn, list(items), pure=False)
+        futures = self._client.map(_one_at_a_time, [fn] * len(items), list(items), pure=False)
         return list(self._client.gather(futures))
 
     def close(self) -> None:

@@ -63,11 +63,10 @@ def run_neuron_job(job: NeuronJob) -> NeuronOutcome:
             error=None,
             cpu_s=time.process_time() - start,
         )
-    message = str(failure).splitlines()[0] if failure is not None else "unknown failure"
     return NeuronOutcome.failure(
         job.currents_A.size,
         attempts=1 + len(RETRY_OPTIONS),
-        error=f"{type(failure).__name__}: {message}",
+        error=failure.one_line() if failure is not None else "unknown failure",
         cpu_s=time.process_time() - start,
     )
 

@@ -145,8 +145,7 @@ class NgspiceChip:
                 currents = self.crossbars.currents_A(programmed, xs, name in SPIKE_INPUTS)
                 break
             except SimulationError as err:
-                first = str(err).splitlines()[0]
-                self.stats.note_errors([f"{name} crossbar, attempt {attempt}: {first}"])
+                self.stats.note_errors([f"{name} crossbar, attempt {attempt}: {err.one_line()}"])
         self.stats.crossbar_reads += 1
         self.stats.crossbar_wall_s += time.perf_counter() - start
         batch = xs.shape[1]

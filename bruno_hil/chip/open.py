@@ -66,7 +66,7 @@ def _open_ngspice(hil: HilConfig, seed: int, network_bits: int | None) -> Chip:
         params=hil.fecap_params("config"),
         variability_cv=hil.variability_cv,
         seed=seed,
-        workers=hil.workers,
+        workers=None if hil.scheduler else hil.workers,  # hil.workers: local processes only
         scheduler=hil.scheduler,
         timeout_s=hil.timeout_s,
         crossbars=crossbars,

@@ -7,6 +7,7 @@ chip from it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bruno_hil.chip.layers import (
@@ -112,6 +113,13 @@ class HilConfig:
         if self.adc_full_scale_A is not None:
             check_positive("hil.adc_full_scale_A", self.adc_full_scale_A)
         check_choice("hil.crossbar_read", self.crossbar_read, CROSSBAR_READS)
+        if self.scheduler is not None and not re.fullmatch(
+            r"(tcp|tls)://[^\s/]+:\d+", str(self.scheduler)
+        ):
+            raise SettingsError(
+                f"hil.scheduler = {self.scheduler!r}: expected a Dask scheduler address,"
+                " tcp://host:port"
+            )
 
     @property
     def neuron_layers(self) -> tuple[NeuronLayer, ...]:

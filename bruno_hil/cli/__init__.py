@@ -7,6 +7,7 @@ thing on stdout.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -35,6 +36,12 @@ SUBCOMMAND_MODULES: tuple[str, ...] = ("characterize", "calibrate", "train", "em
 (``calibrate`` and ``emulate`` join as they land)."""
 
 
+WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+)
+"""OS errors of a full, read-only or forbidden output (a clear line, not a traceback)."""
+
+
 def _register_subcommands() -> None:
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(f"bruno_hil.cli.{name}")
@@ -44,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors become one clear line and exit status 2."""
     _register_subcommands()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)  # Ctrl-C comes back as 130
     except BrunoHilError as err:
         print(f"bruno-hil: error: {err}", file=sys.stderr)
         sys.exit(2)
@@ -53,6 +60,12 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         print("bruno-hil: aborted", file=sys.stderr)
         sys.exit(130)
+    except OSError as err:
+        if err.errno not in WRITE_ERRNOS:
+            raise
+        where = err.filename or "the output"
+        print(f"bruno-hil: error: cannot write {where}: {err.strerror}", file=sys.stderr)
+        sys.exit(2)
     except Exception as err:  # click usage errors carry their own formatting
         import click
 
@@ -60,3 +73,5 @@ def main(argv: list[str] | None = None) -> None:
             err.show()
             sys.exit(err.exit_code)
         raise
+    if isinstance(code, int) and code:
+        sys.exit(code)

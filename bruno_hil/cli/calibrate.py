@@ -136,17 +136,14 @@ def _finish(
     if live is not None:
         report["live"] = live.as_dict()
     files: list[Path] = []
-    out_dir = ensure_out_dir(out)
-    if out_dir is not None:
+    if out is not None:  # checked writable before the work
         plot = plot_fecap_overlay if device == "fecap" else plot_rram_overlay
-        json_path = out_dir / f"{device}_calibration.json"
+        json_path = out / f"{device}_calibration.json"
         json_path.write_text(json.dumps(jsonable(report), indent=2) + "\n")  # NaN -> null
         files = [
-            write_params(
-                out_dir / f"{device}_params.yaml", fit.params, fit.result, report["source"]
-            ),
+            write_params(out / f"{device}_params.yaml", fit.params, fit.result, report["source"]),
             json_path,
-            plot(fit, out_dir / f"{device}_overlay.png"),
+            plot(fit, out / f"{device}_overlay.png"),
         ]
     _print(report, files, as_json)
 
@@ -214,9 +211,10 @@ def fecap(
     on ngspice, whose stimuli include switching-kinetics pulses, alpha and tau_0 too."""
     names = _names(free, FECAP_FIT_NAMES, FeCapParams)
     prior = FeCapParams.from_options(device_params, param)
+    ensure_out_dir(out)
     options = {"n_starts": starts, "seed": seed}
     if data is None:
-        chip_params = FeCapParams().with_overrides(chip_param or [])
+        chip_params = FeCapParams().with_overrides(chip_param or [], "--chip-param")
         fit = options | ({"names": names} if free else {})  # else the live loop's choice
         _live("fecap", chip, chip_params, prior, noise_rel, fit, out, as_json)
         return
@@ -266,9 +264,10 @@ def rram(
     sweeps and programming pulse trains (each file from the cell's initial state)."""
     names = _names(free, RRAM_FIT_NAMES, RRAMParams)
     prior = RRAMParams.from_options(device_params, param)
+    ensure_out_dir(out)
     options = {"n_starts": starts, "seed": seed, "current_floor_A": current_floor_A}
     if not data:
-        chip_params = RRAMParams().with_overrides(chip_param or [])
+        chip_params = RRAMParams().with_overrides(chip_param or [], "--chip-param")
         _live(
             "rram", chip, chip_params, prior, noise_rel, {"names": names, **options}, out, as_json
         )
@@ -327,13 +326,15 @@ def neuron(
     from bruno_hil.chip.ngspice_chip import NgspiceChip
 
     prior = FeCapParams.from_options(device_params, param)
+    out_dir = ensure_out_dir(out)
     circuit = NgspiceChip(
-        layers=("output",), params=FeCapParams().with_overrides(chip_param or []), workers=workers
+        layers=("output",),
+        params=FeCapParams().with_overrides(chip_param or [], "--chip-param"),
+        workers=workers,
     )
     try:
         fit = fit_neuron(circuit, prior, n_inner=n_inner, n_steps=steps, n_traces=traces, seed=seed)
         files: list[Path] = []
-        out_dir = ensure_out_dir(out)
         if out_dir is not None:
             report_path = out_dir / "neuron_calibration.json"
             report_path.write_text(json.dumps(jsonable(fit.as_dict()), indent=2) + "\n")

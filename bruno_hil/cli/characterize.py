@@ -129,6 +129,7 @@ def fecap(
 ) -> None:
     """P-E hysteresis loop (P_r, E_c, P_s, loop area) and PUND of the FeCap."""
     params = FeCapParams.from_options(device_params, param)
+    out_dir = ensure_out_dir(out)
     backend = open_backend(chip, stream_dir=_stream_dir(out), resume=resume)
     try:
         result = characterize_fecap(
@@ -138,7 +139,6 @@ def fecap(
         backend.close()
     figures = result.as_dict()
     files: list[Path] = []
-    out_dir = ensure_out_dir(out)
     if out_dir is not None:
         result.loop.to_csv(out_dir / "fecap_loop.csv", index=False)
         files += [
@@ -206,6 +206,7 @@ def rram(
 ) -> None:
     """I-V loop (V_set, V_reset, R_on, R_off) and LTP/LTD pulses (levels) of the RRAM."""
     params = RRAMParams.from_options(device_params, param)
+    out_dir = ensure_out_dir(out)
     backend = open_backend(
         chip,
         sweep_rate_V_per_s=sweep_rate_V_per_s,
@@ -231,7 +232,6 @@ def rram(
         backend.close()
     figures = {**result.as_dict(), "sweep_rate_V_per_s": sweep_rate_V_per_s}
     files: list[Path] = []
-    out_dir = ensure_out_dir(out)
     if out_dir is not None:
         result.iv.to_csv(out_dir / "rram_iv.csv", index=False)
         result.pulses.to_csv(out_dir / "rram_pulses.csv", index=False)

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from bruno_hil.folders import writable_folder
+
 
 def jsonable(value: Any) -> Any:
     """``value`` with numpy scalars/arrays and paths made JSON types, non-finite floats
@@ -35,7 +37,6 @@ def print_json(result: dict[str, Any]) -> None:
 
 
 def ensure_out_dir(out: Path | None) -> Path | None:
-    """Create the output folder if one was asked for."""
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-    return out
+    """The output folder, if one was asked for: created and checked writable (call it
+    before the work, so a run cannot end with results it cannot write)."""
+    return None if out is None else writable_folder(out)

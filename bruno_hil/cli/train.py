@@ -72,6 +72,10 @@ def train(
         list[str] | None,
         typer.Option("--set", help="Override a config key, e.g. --set training.epochs=5."),
     ] = None,
+    change_chip: Annotated[
+        bool,
+        typer.Option("--change-chip", help="With --resume: continue the run on another --chip."),
+    ] = False,
     stop_after: Annotated[
         int | None,
         typer.Option("--stop-after", min=1, help="Stop after this many epochs (resume later)."),
@@ -92,6 +96,11 @@ def train(
         if not (resume / "config.yaml").is_file():
             raise RunFolderError(f"{resume}: cannot resume, config.yaml is missing")
         saved = load_config(resume / "config.yaml")
+        if chip and chip != saved.chip and not change_chip:
+            raise RunFolderError(
+                f"--resume {resume}: the run trains on --chip {saved.chip}; --chip {chip}"
+                " would change it mid-run (add --change-chip to do that on purpose)"
+            )
         if chip:
             saved = dataclasses.replace(saved, chip=chip)
         if scheduler:

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from bruno_hil.errors import BrunoHilError
+from bruno_hil.settings import read_yaml_file
 
 EPS0_F_PER_M = 8.8541878128e-12
 """Vacuum permittivity [F/m]."""
@@ -102,9 +101,9 @@ class DeviceParams:
         except (TypeError, ValueError) as err:
             raise ParameterError(f"{source}: {err}") from None
 
-    def with_overrides(self: P, overrides: Iterable[str]) -> P:
-        """Apply ``name=value`` strings (the CLI's ``--param``)."""
-        return self.replace(source="--param", **parse_overrides(overrides))
+    def with_overrides(self: P, overrides: Iterable[str], option: str = "--param") -> P:
+        """Apply ``name=value`` strings given with the CLI's ``option`` (named in errors)."""
+        return self.replace(source=option, **parse_overrides(overrides, option))
 
     @classmethod
     def from_file(cls: type[P], path: str | Path) -> P:
@@ -129,6 +128,8 @@ class DeviceParams:
         values: dict[str, float] = {}
         for key, value in data.items():
             try:
+                if isinstance(value, bool):  # YAML's true/false/yes/no are not 1.0/0.0
+                    raise TypeError
                 values[str(key)] = float(value)
             except (TypeError, ValueError):
                 raise ParameterError(
@@ -138,10 +139,7 @@ class DeviceParams:
 
 
 def _read_mapping(path: Path) -> Mapping[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise ParameterError(f"{path}: cannot read device parameters: {err}") from None
+    data = read_yaml_file(path, "device parameters")
     if not isinstance(data, Mapping):
         raise ParameterError(f"{path}: expected a mapping of parameter names to values")
     return data
@@ -172,19 +170,22 @@ def load_param_sets(path: str | Path) -> dict[str, DeviceParams]:
     )
 
 
-def parse_overrides(overrides: Iterable[str]) -> dict[str, float]:
-    """Parse ``name=value`` strings; the value is a plain float (``2.5``, ``1e-12``)."""
+def parse_overrides(overrides: Iterable[str], option: str = "--param") -> dict[str, float]:
+    """Parse ``name=value`` strings given with ``option``; the value is a plain float
+    (``2.5``, ``1e-12``). A name given twice is refused (the last would win silently)."""
     out: dict[str, float] = {}
     for item in overrides:
         name, sep, text = item.partition("=")
         name, text = name.strip(), text.strip()
         if not sep or not name or not text:
-            raise ParameterError(f"--param {item!r}: expected name=value, e.g. p_s_C_per_m2=0.2")
+            raise ParameterError(f"{option} {item!r}: expected name=value, e.g. p_s_C_per_m2=0.2")
+        if name in out:
+            raise ParameterError(f"{option} {item!r}: {name} is already set to {out[name]:g}")
         try:
             out[name] = float(text)
         except ValueError:
             raise ParameterError(
-                f"--param {item!r}: {text!r} is not a number (SI units, e.g. 25e-12)"
+                f"{option} {item!r}: {text!r} is not a number (SI units, e.g. 25e-12)"
             ) from None
     return out
 

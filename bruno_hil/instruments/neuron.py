@@ -142,7 +142,7 @@ class NeuronTester(ScpiInstrument):
             f"SOUR:CURR:RANG {_num(self.limits.current_max_A)}",
             f"SENS:VOLT:PROT {_num(self.limits.compliance_V)}",
         ):
-            self.write(command)
+            self._write(command)
         got_range = self.query("SOUR:CURR:RANG?", float)
         got_compliance = self.query("SENS:VOLT:PROT?", float)
         if got_range > self.limits.current_max_A * (1 + 1e-6) or not np.isclose(
@@ -175,13 +175,13 @@ class NeuronTester(ScpiInstrument):
                 " the compliance on the instrument"
             )
         if self._dwell_s != dt:
-            self.write(f"SOUR:LIST:DWEL {_num(dt)}")
+            self._write(f"SOUR:LIST:DWEL {_num(dt)}")
             self._dwell_s = dt
-        self.write(f"SOUR:LIST:CURR {','.join(_num(i) for i in currents)}")
+        self._write(f"SOUR:LIST:CURR {','.join(_num(i) for i in currents)}")
         if not self._output_on:
-            self.write("OUTP ON")
+            self._write("OUTP ON")
             self._output_on = True
-        self.write("INIT")
+        self._write("INIT")
         values = self.query_floats("FETC?", 2 * currents.size).reshape(currents.size, 2)
         spikes = np.rint(values[:, 0]).astype(np.int64)
         if np.any(spikes < 0) or not np.allclose(values[:, 0], spikes):

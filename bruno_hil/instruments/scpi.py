@@ -4,7 +4,11 @@ In the style of pymeasure's instrument classes: a driver is a subclass that turn
 into SCPI commands. What the base adds is the bench discipline:
 
 * the session is opened by VISA resource string, with a timeout and ``\\n`` termination;
-* after every command :meth:`ScpiInstrument.write` reads the error queue (``SYST:ERR?``
+* commands go out only through the drivers' own methods, which check every value against
+  the safety limits first: the raw write (:meth:`ScpiInstrument._write`) is private, and
+  the public :meth:`ScpiInstrument.query` takes one query header and nothing else (no
+  ``;``-joined command can ride along and change a source);
+* after every command :meth:`ScpiInstrument._write` reads the error queue (``SYST:ERR?``
   until ``0``) and raises :class:`InstrumentCommandError` naming the command and the
   instrument's errors;
 * retry policy (:class:`RetryPolicy`): a *query* that times out, loses its connection or
@@ -14,13 +18,16 @@ into SCPI commands. What the base adds is the bench discipline:
   read never repeats a measurement); a *write* whose connection is gone before it was
   sent is re-sent once on a fresh connection;
 * :meth:`ScpiInstrument.close` (and leaving a ``with`` block, and :meth:`guard` on any
-  exception) switches the output off and resets the instrument (``OUTP OFF``, ``*RST``).
+  exception) switches the output off and resets the instrument (``OUTP OFF``, ``*RST``);
+  while an instrument is open, SIGTERM and SIGHUP unwind through those blocks too, and
+  the interpreter's exit closes whatever is still open (:mod:`bruno_hil.instruments.exits`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -31,15 +38,19 @@ import numpy as np
 import pyvisa
 from pyvisa import constants
 
+from bruno_hil.instruments import exits
 from bruno_hil.instruments.errors import (
     InstrumentCommandError,
     InstrumentConnectionError,
+    InstrumentLimitError,
     InstrumentResponseError,
     InstrumentTimeoutError,
 )
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_QUERY_RE = re.compile(r"[*:]?[A-Za-z][A-Za-z0-9:]*\?(?: [^;\r\n]*)?")
+"""One SCPI query: a header ending in ``?``, optional arguments, no ``;`` or line break."""
 MAX_ERRORS_READ = 32
 """``SYST:ERR?`` reads per check at most (a queue that never empties is an error)."""
 
@@ -104,7 +115,11 @@ class ScpiInstrument:
             raise InstrumentConnectionError(f"VISA backend {backend!r}: {err}") from None
         self._session: pyvisa.resources.MessageBasedResource | None = None
         self._closed = False
+        self._awaiting_reply = False
+        """A query was sent and its reply not read (an interrupt cut it short): the
+        session must be re-opened before the next command, or it would read that reply."""
         self._connect()
+        exits.register(self)
 
     # -- connection ----------------------------------------------------------------------
     def _connect(self) -> None:
@@ -157,7 +172,7 @@ class ScpiInstrument:
         ) from None
 
     # -- commands ------------------------------------------------------------------------
-    def write(self, command: str, *, check: bool = True) -> None:
+    def _write(self, command: str, *, check: bool = True) -> None:
         """Send ``command``; then (``check``) read the error queue and raise
         :class:`InstrumentCommandError` if the instrument reported anything."""
 
@@ -174,11 +189,22 @@ class ScpiInstrument:
 
     def query(self, command: str, parse: Callable[[str], T] = str) -> T:  # type: ignore[assignment]
         """Send the query ``command`` and return ``parse(reply)``; a reply that ``parse``
-        rejects (``ValueError``) is a garbled reply and is retried like a timeout."""
+        rejects (``ValueError``) is a garbled reply and is retried like a timeout.
+        ``command`` must be a single query (one header ending in ``?``, optionally with
+        arguments after it, no ``;``): anything else could change the instrument's state
+        past the safety limits and raises :class:`InstrumentLimitError` unsent."""
+        if not _QUERY_RE.fullmatch(command):
+            raise InstrumentLimitError(
+                f"{self.resource}: {command[:60]!r} is not a single SCPI query; only the"
+                " driver's methods send commands (they check the safety limits); nothing"
+                " was sent"
+            )
 
         def ask() -> T:
             assert self._session is not None
+            self._awaiting_reply = True
             reply = self._session.query(command)
+            self._awaiting_reply = False
             try:
                 return parse(reply.strip())
             except (ValueError, IndexError):
@@ -228,9 +254,17 @@ class ScpiInstrument:
         failure is logged, not raised. Nothing at all with no safe-state commands."""
         if not self.safe_state_commands:
             return
+        with exits.signals_held():
+            self._safe_state()
+
+    def _safe_state(self) -> None:
+        if self._awaiting_reply:  # drop the late reply of an interrupted query
+            with contextlib.suppress(Exception):
+                self._reconnect()
+            self._awaiting_reply = False
         for command in (*self.safe_state_commands, "*CLS"):
             try:
-                self.write(command, check=False)
+                self._write(command, check=False)
             except Exception as err:
                 log.warning("%s: %s failed during shutdown: %s", self.resource, command, err)
         try:
@@ -255,6 +289,7 @@ class ScpiInstrument:
         try:
             self.shutdown()
         finally:
+            exits.unregister(self)
             if self._session is not None:
                 with contextlib.suppress(Exception):
                     self._session.close()

@@ -68,7 +68,7 @@ class Keithley2400(ScpiInstrument):
             f":SENS:CURR:PROT {_num(compliance_A)}",
             f":FORM:ELEM {','.join(ELEMENTS)}",
         ):
-            self.write(command)
+            self._write(command)
         got_range = self.query(":SOUR:VOLT:RANG?", float)
         got_compliance = self.query(":SENS:CURR:PROT?", float)
         if got_range > self.limits.span_V * (1 + 1e-6) or not np.isclose(
@@ -85,13 +85,19 @@ class Keithley2400(ScpiInstrument):
     def set_compliance(self, compliance_A: float) -> None:
         """Change the current compliance [A] (checked first)."""
         self.limits.check_compliance(compliance_A)
-        self.write(f":SENS:CURR:PROT {_num(compliance_A)}")
+        self._write(f":SENS:CURR:PROT {_num(compliance_A)}")
         self.compliance_A = compliance_A
 
     def set_voltage(self, voltage_V: float) -> None:
         """Set the source level [V] (checked first; applied at once if the output is on)."""
         self.limits.check_voltage(voltage_V, "voltage_V")
-        self.write(f":SOUR:VOLT:LEV {_num(voltage_V)}")
+        self._write(f":SOUR:VOLT:LEV {_num(voltage_V)}")
+
+    def set_source_delay(self, delay_s: float) -> None:
+        """Set the source delay [s] before each reading (> 0 and finite)."""
+        if not (isinstance(delay_s, (int, float)) and 0.0 < delay_s < float("inf")):
+            raise InstrumentLimitError(f"delay_s = {delay_s!r} s must be a finite number > 0")
+        self._write(f":SOUR:DEL {_num(delay_s)}")
 
     def _require_configured(self, what: str) -> None:
         if not self._configured:
@@ -104,19 +110,19 @@ class Keithley2400(ScpiInstrument):
         """Switch the output; on only after :meth:`configure`."""
         if on:
             self._require_configured("output on")
-        self.write(":OUTP ON" if on else ":OUTP OFF")
+        self._write(":OUTP ON" if on else ":OUTP OFF")
         self._output_on = on
 
     def _acquire(self, count: int) -> pd.DataFrame:
         """``:INIT`` then ``:FETC?``: ``count`` readings (``device_voltage_V``, ``current_A``)."""
-        self.write(":INIT")
+        self._write(":INIT")
         values = self.query_floats(":FETC?", count * len(ELEMENTS)).reshape(count, len(ELEMENTS))
         return pd.DataFrame({"device_voltage_V": values[:, 0], "current_A": values[:, 1]})
 
     def measure(self) -> tuple[float, float]:
         """One reading at the present level: (device voltage [V], current [A])."""
-        self.write(":SOUR:VOLT:MODE FIX")
-        self.write(":TRIG:COUN 1")
+        self._write(":SOUR:VOLT:MODE FIX")
+        self._write(":TRIG:COUN 1")
         row = self._acquire(1).iloc[0]
         return float(row["device_voltage_V"]), float(row["current_A"])
 
@@ -127,8 +133,8 @@ class Keithley2400(ScpiInstrument):
             )
         for k in range(0, values.size, LIST_CHUNK):
             head = ":SOUR:LIST:VOLT:APP" if k else ":SOUR:LIST:VOLT"
-            self.write(f"{head} {','.join(_num(v) for v in values[k : k + LIST_CHUNK])}")
-        self.write(f":TRIG:COUN {values.size}")
+            self._write(f"{head} {','.join(_num(v) for v in values[k : k + LIST_CHUNK])}")
+        self._write(f":TRIG:COUN {values.size}")
 
     def list_sweep(self, voltage_V: np.ndarray, delay_s: float) -> pd.DataFrame:
         """Step through ``voltage_V`` [V] (all checked first), ``delay_s`` [s] per point,
@@ -139,10 +145,10 @@ class Keithley2400(ScpiInstrument):
         self._require_configured("list sweep")
         if not delay_s > 0.0:
             raise InstrumentError(f"delay_s = {delay_s!r} s must be > 0")
-        self.write(":SOUR:FUNC:SHAP DC")
-        self.write(":SOUR:VOLT:MODE LIST")
+        self._write(":SOUR:FUNC:SHAP DC")
+        self._write(":SOUR:VOLT:MODE LIST")
         self._load_list(v)
-        self.write(f":SOUR:DEL {_num(delay_s)}")
+        self._write(f":SOUR:DEL {_num(delay_s)}")
         if not self._output_on:
             self.output(True)
         data = self._acquire(v.size)
@@ -157,16 +163,16 @@ class Keithley2400(ScpiInstrument):
         self.limits.check_voltage(read_V, "read_V")
         self.limits.check_pulse_width(width_s, "width_s")
         self._require_configured("pulse train")
-        self.write(":SOUR:FUNC:SHAP PULS")
-        self.write(f":SOUR:PULS:WIDT {_num(width_s)}")
-        self.write(f":SOUR:PULS:READ {_num(read_V)}")
-        self.write(":SOUR:VOLT:MODE LIST")
+        self._write(":SOUR:FUNC:SHAP PULS")
+        self._write(f":SOUR:PULS:WIDT {_num(width_s)}")
+        self._write(f":SOUR:PULS:READ {_num(read_V)}")
+        self._write(":SOUR:VOLT:MODE LIST")
         self._load_list(amps)
         if not self._output_on:
             self.output(True)
         data = self._acquire(amps.size).rename(columns={"current_A": "read_current_A"})
         data.insert(0, "amplitude_V", amps)
-        self.write(":SOUR:FUNC:SHAP DC")
+        self._write(":SOUR:FUNC:SHAP DC")
         return data
 
 

@@ -78,7 +78,7 @@ class FeTester(ScpiInstrument):
             f"DIG:INT:CAP {_num(self.int_cap_F)}",
             "TRIG:SOUR BUS",
         ):
-            self.write(command)
+            self._write(command)
         high = self.query("VOLT:LIM:HIGH?", float)
         low = self.query("VOLT:LIM:LOW?", float)
         state = self.query("VOLT:LIM:STAT?", int)
@@ -108,18 +108,18 @@ class FeTester(ScpiInstrument):
                 f"{self.resource}: waveform refused: configure() has not set the output limits"
             )
         peak = float(np.abs(v).max()) or 1e-3
-        self.write("OUTP OFF")
+        self._write("OUTP OFF")
         # Shrink the output first: with the limits on, selecting the new shape under the
         # old amplitude could span beyond them (the source refuses that, error -221).
-        self.write("VOLT:OFFS 0")
-        self.write(f"VOLT {_num(MIN_VPP_V)}")
-        self.write(f"DATA:ARB {ARB_NAME},{','.join(_num(x) for x in v / peak)}")
-        self.write(f"FUNC:ARB {ARB_NAME}")
-        self.write("FUNC ARB")
-        self.write(f"FUNC:ARB:SRAT {_num(1.0 / dt[0])}")
-        self.write(f"VOLT {_num(2.0 * peak)}")
-        self.write("OUTP ON")
-        self.write("*TRG")
+        self._write("VOLT:OFFS 0")
+        self._write(f"VOLT {_num(MIN_VPP_V)}")
+        self._write(f"DATA:ARB {ARB_NAME},{','.join(_num(x) for x in v / peak)}")
+        self._write(f"FUNC:ARB {ARB_NAME}")
+        self._write("FUNC ARB")
+        self._write(f"FUNC:ARB:SRAT {_num(1.0 / dt[0])}")
+        self._write(f"VOLT {_num(2.0 * peak)}")
+        self._write("OUTP ON")
+        self._write("*TRG")
         n = t.size
         data = pd.DataFrame(
             {
@@ -129,7 +129,7 @@ class FeTester(ScpiInstrument):
                 "charge_C": self.query_floats("FETC:WAV? 3", n) * self.int_cap_F,
             }
         )
-        self.write("OUTP OFF")
+        self._write("OUTP OFF")
         return data
 
 

@@ -43,6 +43,12 @@ class SimulationError(SpiceError, RuntimeError):
         tail = "\n".join(f"  | {line}" for line in self.log_tail) or "  | (ngspice printed nothing)"
         super().__init__(f"{what}; ngspice said:\n{tail}")
 
+    def one_line(self) -> str:
+        """The whole message on one line (the log lines joined by `` | ``), for error
+        files that hold one error per line."""
+        said = " | ".join(line.strip() for line in self.log_tail) or "(ngspice printed nothing)"
+        return f"{type(self).__name__}: {self.what}; ngspice said: {said}"
+
 
 class ConvergenceError(SimulationError):
     """The simulation did not converge (time step too small, singular matrix, gmin and

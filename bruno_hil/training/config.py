@@ -9,6 +9,7 @@ reproduced from its folder alone.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import types
@@ -31,9 +32,14 @@ from bruno_hil.settings import (
     WEIGHT_BITS,
     SettingsError,
     check_choice,
+    check_count,
     check_cv,
+    check_finite,
     check_non_negative,
     check_positive,
+    check_seed,
+    load_yaml,
+    read_yaml_file,
 )
 
 NEURONS: tuple[str, ...] = ("felif", "lif")
@@ -73,6 +79,10 @@ class DataConfig:
 
     def check(self) -> None:
         check_choice("data.name", self.name, ("braille", "randman"))
+        check_seed("data.seed", self.seed)
+        check_count("data.max_train", self.max_train, allow_none=True)
+        check_count("data.max_test", self.max_test, allow_none=True)
+        check_non_negative("data.noise_std", self.noise_std)
         check_positive("data.samples_per_class", self.samples_per_class)
         check_positive("data.n_steps", self.n_steps)
         check_positive("data.dt_s", self.dt_s)
@@ -211,6 +221,7 @@ class RunConfig:
     def check(self, source: str) -> None:
         """Validate every section; errors name ``source``."""
         try:
+            check_seed("seed", self.seed)
             self.data.check()
             self.network.check()
             self.training.check()
@@ -279,10 +290,8 @@ def _convert(key: str, value: Any, hint: Any, source: str) -> Any:
         return {str(k): _convert(f"{key}.{k}", v, float, source) for k, v in value.items()}
     if hint is float and isinstance(value, str):
         # YAML 1.1 reads "5e-9" (no dot) as a string: accept what float() accepts
-        try:
-            return float(value)
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            value = float(value)
     ok = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),
@@ -291,7 +300,10 @@ def _convert(key: str, value: Any, hint: Any, source: str) -> Any:
     }[hint]
     if not ok:
         raise ConfigError(f"{source}: {key}: expected {hint.__name__}, got {value!r}")
-    return float(value) if hint is float else value
+    if hint is float:
+        check_finite(f"{source}: {key}", value)
+        return float(value)
+    return value
 
 
 def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
@@ -327,10 +339,7 @@ def parse_sets(sets: Iterable[str]) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. training.epochs=5")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"--set {item!r}: cannot parse the value: {err}") from None
+        value = load_yaml(text, f"--set {item!r}")
         *parents, leaf = key.strip().split(".")
         node = nested
         for part in parents:
@@ -357,10 +366,7 @@ def load_config(path: Path | None = None, sets: Iterable[str] = ()) -> RunConfig
     source = "defaults"
     if path is not None:
         source = str(path)
-        try:
-            loaded = yaml.safe_load(Path(path).read_text())
-        except (OSError, yaml.YAMLError) as err:
-            raise ConfigError(f"{path}: cannot read the training config: {err}") from None
+        loaded = read_yaml_file(Path(path), "training config")
         if loaded is not None and not isinstance(loaded, Mapping):
             raise ConfigError(f"{path}: expected a mapping of sections, got {loaded!r}")
         data = dict(loaded or {})

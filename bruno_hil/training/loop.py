@@ -12,6 +12,7 @@ and resumed ends with bitwise the same weights as an uninterrupted one.
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from tqdm import tqdm
 from bruno_hil.chip import Chip, Fidelity
 from bruno_hil.datasets import BrailleSpec, Dataset, RandmanSpec, make_braille, make_randman
 from bruno_hil.errors import BrunoHilError
+from bruno_hil.folders import writable_folder
 from bruno_hil.training.config import DataConfig, RunConfig, load_config
 from bruno_hil.training.network import ChipReads, Network, Pass, Records, logits
 
@@ -38,6 +40,11 @@ CHIP_ERRORS_FILE = "chip_errors.txt"
 
 class RunFolderError(BrunoHilError):
     """A run folder is missing, incomplete, or would be overwritten."""
+
+
+class ChipFailedError(BrunoHilError, RuntimeError):
+    """Every chip simulation of an epoch's training or test pass failed: there is no loss
+    to report (the errors are in ``chip_errors.txt``)."""
 
 
 def build_dataset(config: DataConfig) -> Dataset:
@@ -133,6 +140,12 @@ def batch_loss(
     return BatchResult(loss, correct, records, reads)
 
 
+def _ran(reads: ChipReads, batch: int) -> int:
+    """How many of a batch's ``batch`` samples the chip ran (all, without a chip)."""
+    failed = reads.failed()
+    return batch if failed is None else batch - int(failed.sum())
+
+
 def tally_fidelity(tally: Fidelity, reads: ChipReads, surrogate: Records) -> None:
     """Add one batch to ``tally``: each chip neuron layer's recording against the same layer
     of the surrogate network's forward pass on the same samples and weights, and each chip
@@ -155,17 +168,53 @@ def _atomic_save(obj: Any, path: Path) -> None:
 
 
 def _rng_state() -> dict[str, Any]:
+    """The RNG states of torch, numpy and python as tensors and plain numbers, so that a
+    checkpoint loads with ``torch.load(..., weights_only=True)`` (no pickled objects)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
     return {
         "torch": torch.get_rng_state(),
-        "numpy": np.random.get_state(),
-        "python": random.getstate(),
+        "numpy": {
+            "kind": str(kind),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "python": {
+            "version": int(version),
+            "internal": torch.tensor(internal, dtype=torch.int64),
+            "gauss_next": gauss_next,
+        },
     }
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
+    npy = state["numpy"]
+    keys = npy["keys"].numpy().astype(np.uint32)
+    np.random.set_state((npy["kind"], keys, npy["pos"], npy["has_gauss"], npy["cached_gaussian"]))
+    py = state["python"]
+    random.setstate((py["version"], tuple(int(x) for x in py["internal"]), py["gauss_next"]))
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """The checkpoint at ``path``, loaded with ``weights_only=True``: tensors, numbers,
+    strings and containers only, so a crafted file cannot run code. A file that needs
+    more (an old or foreign checkpoint) is refused with a :class:`RunFolderError`."""
+    try:
+        state = torch.load(path, weights_only=True)
+    except pickle.UnpicklingError as ex:
+        first = str(ex).strip().splitlines()[0] if str(ex).strip() else type(ex).__name__
+        raise RunFolderError(
+            f"{path}: not a checkpoint this version wrote (it holds objects other than"
+            f" tensors and numbers; refused without running them): {first}"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as ex:
+        raise RunFolderError(f"{path}: cannot read the checkpoint: {ex}") from None
+    if not isinstance(state, dict) or not {"epoch", "model", "optimizer", "rng"} <= set(state):
+        raise RunFolderError(f"{path}: not a checkpoint (epoch/model/optimizer/rng missing)")
+    return state
 
 
 class Trainer:
@@ -206,7 +255,7 @@ class Trainer:
                 f"{run_dir}: already holds a run ({CHECKPOINT_FILE}); continue it with"
                 f" --resume {run_dir} or choose another --out"
             )
-        run_dir.mkdir(parents=True, exist_ok=True)
+        writable_folder(run_dir, "--out")
         config.save(run_dir / CONFIG_FILE)
         return cls(config, run_dir, chip, source=str(run_dir / CONFIG_FILE))
 
@@ -219,7 +268,7 @@ class Trainer:
                 raise RunFolderError(f"{run_dir}: cannot resume, {name} is missing")
         config = load_config(run_dir / CONFIG_FILE)
         trainer = cls(config, run_dir, chip, source=str(run_dir / CONFIG_FILE))
-        state = torch.load(run_dir / CHECKPOINT_FILE, weights_only=False)
+        state = load_checkpoint(run_dir / CHECKPOINT_FILE)
         trainer.network.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])
         trainer.epoch = int(state["epoch"])
@@ -253,9 +302,11 @@ class Trainer:
             disable=not self.config.training.progress,
             leave=False,
         )
+        ran = 0
         for k, start in enumerate(bar):
             inputs, labels = self.data.batch("train", order[start : start + size])
-            loss, n_ok, _, _ = batch_loss(self.network, inputs, labels, chip)
+            loss, n_ok, _, reads = batch_loss(self.network, inputs, labels, chip)
+            ran += _ran(reads, len(labels))
             for group in self.optimizer.param_groups:
                 group["lr"] = self.config.training.lr_at(epoch + k / len(batches))
             self.optimizer.zero_grad()
@@ -266,6 +317,7 @@ class Trainer:
             total_loss += loss.item() * len(labels)
             correct += n_ok
             bar.set_postfix(loss=f"{loss.item():.3f}")
+        self._check_ran(chip, ran, f"epoch {epoch + 1}'s training pass")
         return total_loss / len(order), correct / len(order)
 
     @torch.no_grad()
@@ -296,9 +348,9 @@ class Trainer:
                 s_counts = s_records["output"]["spikes"].sum(0)
                 agree += int((counts.argmax(1) == s_counts.argmax(1)).sum())
                 count_err += float((counts - s_counts).abs().mean()) * len(labels)
-                mask = reads.failed()
-                failed += 0 if mask is None else int(mask.sum())
+                failed += len(labels) - _ran(reads, len(labels))
                 tally_fidelity(fidelity, reads, s_records)
+        self._check_ran(chip, n - failed, "the test pass")
         result = {"test_loss": total_loss / n, "test_acc": correct / n, **activity.as_dict()}
         if chip is not None:
             result.update(
@@ -326,6 +378,17 @@ class Trainer:
         tmp = self.run_dir / (METRICS_FILE + ".tmp")
         pd.DataFrame(self.history).to_csv(tmp, index=False)
         os.replace(tmp, self.run_dir / METRICS_FILE)
+
+    def _check_ran(self, chip: Chip | None, ran: int, what: str) -> None:
+        """Refuse a pass in which ``chip`` ran no sample (its loss would read 0.0)."""
+        if chip is None or ran > 0:
+            return
+        self._write_chip_errors(chip)
+        first = chip.stats.errors[0] if chip.stats.errors else "no error recorded"
+        raise ChipFailedError(
+            f"every chip simulation of {what} failed; the errors are in"
+            f" {self.run_dir / CHIP_ERRORS_FILE}, the first: {first}"
+        )
 
     def _write_chip_errors(self, chip: Chip) -> None:
         """The chip's first simulation errors (one per line), if any, in the run folder."""
