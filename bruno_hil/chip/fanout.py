@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
@@ -54,6 +55,13 @@ class InProcess:
         """Nothing to release."""
 
 
+def _ignore_interrupt() -> None:
+    """Worker initializer: Ctrl-C reaches the whole process group; only the parent acts on
+    it (stops the run, keeps its checkpoint), the workers finish their job and are shut
+    down by it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class LocalProcesses:
     """A pool of ``workers`` local processes, created on first use and reused."""
 
@@ -65,7 +73,9 @@ class LocalProcesses:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("forkserver")
+                self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_ignore_interrupt,
             )
         # A few chunks per worker: little IPC, and a slow chunk does not idle the rest.
         chunk = max(1, len(items) // (4 * self.workers))

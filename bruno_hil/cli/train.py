@@ -10,10 +10,11 @@ from typing import Annotated
 
 import typer
 
-from bruno_hil.cli import app
+from bruno_hil.cli import INTERRUPTED, app
 from bruno_hil.cli.output import print_json
 from bruno_hil.devices import load_param_sets
 from bruno_hil.training import RunFolderError, Trainer, load_config
+from bruno_hil.training.loop import CHECKPOINT_FILE
 
 DEVICE_PARAM_KEYS: dict[str, str] = {
     "FeCapParams": "network.fecap",
@@ -29,6 +30,17 @@ def device_param_sets(path: Path) -> list[str]:
         f"{DEVICE_PARAM_KEYS[name]}={json.dumps(params.as_dict())}"
         for name, params in load_param_sets(path).items()
     ]
+
+
+def interrupted_message(trainer: Trainer) -> str:
+    """What Ctrl-C left behind: the last checkpointed epoch and how to continue."""
+    run_dir, saved = trainer.run_dir, trainer.saved_epoch
+    if saved == 0:
+        return f"interrupted in epoch 1; no checkpoint yet in {run_dir}"
+    return (
+        f"interrupted; {run_dir / CHECKPOINT_FILE} keeps epoch {saved} of"
+        f" {trainer.config.training.epochs}; continue with: bruno-hil train --resume {run_dir}"
+    )
 
 
 @app.command("train")
@@ -100,6 +112,11 @@ def train(
             )
         source = saved.open_chip()
         trainer = Trainer.resume(resume, source)
+        typer.echo(
+            f"resuming {resume} at epoch {trainer.epoch + 1} of {trainer.config.training.epochs}"
+            f" ({trainer.epoch} done, from its {CHECKPOINT_FILE})",
+            err=True,
+        )
     else:
         extra = [
             *([f"chip={chip}"] if chip else []),
@@ -112,6 +129,9 @@ def train(
         trainer = Trainer.create(run_config, run_dir, source)
     try:
         result = trainer.fit(stop_after=stop_after)
+    except KeyboardInterrupt:
+        typer.echo(interrupted_message(trainer), err=True)
+        raise typer.Exit(INTERRUPTED) from None
     finally:
         if source is not None:
             source.close()

@@ -187,6 +187,9 @@ class Trainer:
         )
         self.optimizer = torch.optim.Adamax(self.network.parameters(), lr=config.training.lr)
         self.epoch = 0
+        """Epochs done."""
+        self.saved_epoch = 0
+        """Epochs done as of the checkpoint on disk."""
         self.history: list[dict[str, float]] = []
 
     @classmethod
@@ -214,7 +217,7 @@ class Trainer:
         state = torch.load(run_dir / CHECKPOINT_FILE, weights_only=False)
         trainer.network.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])
-        trainer.epoch = int(state["epoch"])
+        trainer.epoch = trainer.saved_epoch = int(state["epoch"])
         trainer.history = list(state["history"])
         _set_rng_state(state["rng"])
         return trainer
@@ -315,6 +318,7 @@ class Trainer:
             },
             self.run_dir / CHECKPOINT_FILE,
         )
+        self.saved_epoch = self.epoch
         tmp = self.run_dir / (METRICS_FILE + ".tmp")
         pd.DataFrame(self.history).to_csv(tmp, index=False)
         os.replace(tmp, self.run_dir / METRICS_FILE)
