@@ -10,6 +10,7 @@ import pytest
 import torch
 import typer
 import yaml
+from cli_run import run_cli
 from click.testing import CliRunner
 
 import bruno_hil.cli.train  # noqa: F401  (registers the command)
@@ -45,6 +46,24 @@ def test_train_json_prints_the_final_figures_last(tmp_path: Path) -> None:
     assert figures["epochs_done"] == 2 and figures["complete"] is True
     assert figures["test_acc"] == pytest.approx(metrics["test_acc"].iloc[-1])
     assert figures["run_dir"] == str(tmp_path / "run")
+
+
+def test_train_prints_a_line_per_epoch_and_a_summary_table(tmp_path: Path, capsys) -> None:
+    code, out, err = run_cli(capsys, "train", "--chip", "surrogate", "--out", str(tmp_path), *TINY)
+    assert code == 0, err
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    lines = [line.split("\r")[-1].strip() for line in err.splitlines()]
+    said = [line for line in lines if line.startswith(("epoch 1/2 [", "epoch 2/2 ["))]
+    assert [line.split(" | ")[2] for line in said] == [
+        f"test acc {acc:.3f}" for acc in metrics["test_acc"]
+    ]
+    assert said[0].startswith("epoch 1/2 [surrogate] | train loss")
+    assert "chip phase" not in err  # the surrogate never hands over
+    table = out.strip().splitlines()
+    assert table[0].startswith(f"run {tmp_path}: 2/2 epochs (complete)")
+    assert table[1].split() == ["surrogate"]
+    assert table[2].split() == ["test", "accuracy", f"{metrics['test_acc'].iloc[-1]:.3f}"]
+    assert "{" not in out and "chip samples" not in out
 
 
 def test_default_run_folder_is_under_runs(tmp_path: Path, monkeypatch) -> None:

@@ -15,6 +15,7 @@ from bruno_hil.cli.output import print_json
 from bruno_hil.devices import load_param_sets
 from bruno_hil.training import RunFolderError, Trainer, load_config
 from bruno_hil.training.loop import CHECKPOINT_FILE
+from bruno_hil.training.report import summary_table
 
 DEVICE_PARAM_KEYS: dict[str, str] = {
     "FeCapParams": "network.fecap",
@@ -138,5 +139,4 @@ def train(
     if as_json:
         print_json(result)
     else:
-        for key, value in result.items():
-            typer.echo(f"{key}: {value}")
+        typer.echo(summary_table(result))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,6 +29,7 @@ from bruno_hil.datasets import BrailleSpec, Dataset, RandmanSpec, make_braille, 
 from bruno_hil.errors import BrunoHilError
 from bruno_hil.training.config import DataConfig, RunConfig, load_config
 from bruno_hil.training.network import ChipReads, Network, Pass, Records, logits
+from bruno_hil.training.report import chip_phase_message, epoch_line
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
@@ -248,6 +250,7 @@ class Trainer:
             disable=not self.config.training.progress,
             leave=False,
         )
+        self._show_chip_progress(chip, bar)
         for k, start in enumerate(bar):
             inputs, labels = self.data.batch("train", order[start : start + size])
             loss, n_ok, _, _ = batch_loss(self.network, inputs, labels, chip)
@@ -261,7 +264,20 @@ class Trainer:
             total_loss += loss.item() * len(labels)
             correct += n_ok
             bar.set_postfix(loss=f"{loss.item():.3f}")
+        self._show_chip_progress(chip, None)
         return total_loss / len(order), correct / len(order)
+
+    def _show_chip_progress(self, chip: Chip | None, bar: tqdm | None) -> None:
+        """Let ``chip`` report its samples on ``bar`` (a chip batch takes minutes; None:
+        stop reporting)."""
+        if chip is not None and self.config.training.progress:
+            chip.progress = (
+                None
+                if bar is None
+                else lambda layer, done, total: bar.set_postfix_str(
+                    f"chip {layer}: sample {done}/{total}"
+                )
+            )
 
     @torch.no_grad()
     def evaluate(self, chip: Chip | None = None) -> dict[str, float]:
@@ -278,7 +294,14 @@ class Trainer:
         total_loss, correct, agree, count_err, failed = 0.0, 0, 0, 0.0, 0
         surrogate_correct = 0
         activity = LayerActivity()
-        for start in range(0, n, size):
+        batches = tqdm(
+            range(0, n, size),
+            desc=f"test on the {chip.name} chip" if chip is not None else "test",
+            disable=chip is None or not self.config.training.progress,
+            leave=False,
+        )
+        self._show_chip_progress(chip, batches)
+        for start in batches:
             inputs, labels = self.data.batch("test", np.arange(start, min(start + size, n)))
             loss, n_ok, records, reads = batch_loss(self.network, inputs, labels, chip)
             total_loss += loss.item() * len(labels)
@@ -294,6 +317,7 @@ class Trainer:
                 mask = reads.failed()
                 failed += 0 if mask is None else int(mask.sum())
                 tally_fidelity(fidelity, reads, s_records)
+        self._show_chip_progress(chip, None)
         result = {"test_loss": total_loss / n, "test_acc": correct / n, **activity.as_dict()}
         if chip is not None:
             result.update(
@@ -336,11 +360,14 @@ class Trainer:
         cfg = self.config.training
         last = cfg.epochs if stop_after is None else min(cfg.epochs, self.epoch + stop_after)
         best = max((row["test_acc"] for row in self.history if "test_acc" in row), default=-1.0)
+        first = self.epoch
         while self.epoch < last:
+            chip = self.chip_for(self.epoch)
+            if chip is not None and (self.epoch == first or self.chip_for(self.epoch - 1) is None):
+                self._say(chip_phase_message(self.config, chip, self.epoch + 1))
             t0 = time.perf_counter()
             train_loss, train_acc = self.train_epoch(self.epoch)
             train_time = time.perf_counter() - t0
-            chip = self.chip_for(self.epoch)
             self.epoch += 1
             row = {"epoch": self.epoch, "train_loss": train_loss, "train_acc": train_acc}
             row["on_chip"] = chip is not None
@@ -355,9 +382,15 @@ class Trainer:
                 self._write_chip_errors(chip)
             self.history.append(row)
             self._checkpoint()
+            self._say(epoch_line(row, cfg.epochs))
         if self.epoch >= cfg.epochs:
             self.plot()
         return self.summary()
+
+    def _say(self, line: str) -> None:
+        """A line on stderr above the progress bars (with ``training.progress``)."""
+        if self.config.training.progress:
+            tqdm.write(line, file=sys.stderr)
 
     def plot(self) -> None:
         """Write the learning curves, a spike raster and neuron traces (PNG)."""
