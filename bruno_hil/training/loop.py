@@ -16,7 +16,7 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -31,11 +31,16 @@ from bruno_hil.training.config import DataConfig, RunConfig, load_config
 from bruno_hil.training.network import ChipReads, Network, Pass, Records, logits
 from bruno_hil.training.report import chip_phase_message, epoch_line
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
 CHECKPOINT_FILE = "checkpoint.pt"
 BEST_FILE = "best.pt"
 CHIP_ERRORS_FILE = "chip_errors.txt"
+PLOTTED_SAMPLES = (16, 4)
+"""Test samples the plots choose their sample from (surrogate, chip: each costs a run)."""
 
 
 class RunFolderError(BrunoHilError):
@@ -392,18 +397,30 @@ class Trainer:
         if self.config.training.progress:
             tqdm.write(line, file=sys.stderr)
 
-    def plot(self) -> None:
-        """Write the learning curves, a spike raster and neuron traces (PNG)."""
+    def plot(self) -> dict[str, Figure]:
+        """Write the learning curves, a spike raster and neuron traces (PNG) of one
+        representative test sample (correct, spiking, among the first few; on the chip
+        when the run ended there); returns the figures by file name."""
         from bruno_hil.training import plots
 
-        plots.plot_curves(pd.DataFrame(self.history), self.run_dir / "curves.png")
+        chip = self.chip_for(self.epoch - 1)
         with torch.no_grad():
             self.network.eval()
-            n = min(4, len(self.data.y_test))
+            n = min(PLOTTED_SAMPLES[chip is not None], len(self.data.y_test))
             inputs, labels = self.data.batch("test", np.arange(n))
-            _, records, _ = forward(self.network, inputs, self.chip_for(self.epoch - 1))
-        plots.plot_raster(inputs, records, int(labels[0]), self.run_dir / "raster.png")
-        plots.plot_traces(records, self.data.dt_s, self.run_dir / "traces.png")
+            out, records, _ = forward(self.network, inputs, chip)
+        scores = logits(self.network.config, out)
+        k = plots.representative_sample(scores, labels, out)
+        label, answer = int(labels[k]), plots.answer(scores[k])
+        layers = {name: getattr(self.network, name).params for name in records}
+        figures = {
+            "curves.png": plots.curves_figure(pd.DataFrame(self.history), 1 / self.data.n_classes),
+            "raster.png": plots.raster_figure(inputs, records, k, label, answer, self.data.dt_s),
+            "traces.png": plots.traces_figure(records, layers, k, self.data.dt_s),
+        }
+        for name, fig in figures.items():
+            plots.save(fig, self.run_dir / name)
+        return figures
 
     def summary(self) -> dict[str, Any]:
         """The final figures of the run so far."""
