@@ -238,7 +238,13 @@ def rram(
         files += [
             out_dir / "rram_iv.csv",
             out_dir / "rram_pulses.csv",
-            plot_iv(result.iv, out_dir / "rram_iv.png", compliance_A),
+            plot_iv(
+                result.iv,
+                out_dir / "rram_iv.png",
+                compliance_A,
+                result.iv_figures.v_set_V,
+                result.iv_figures.v_reset_V,
+            ),
             plot_conductance(result.pulses, out_dir / "rram_conductance.png"),
             _write_json(
                 out_dir / "rram_figures.json",
