@@ -14,25 +14,17 @@ import pandas as pd
 import pytest
 import torch
 from cli_run import run_cli
+from tiny_run import TINY_SETS
 
 from bruno_hil.cli import INTERRUPTED
 
-TINY_SETS = [
-    "data.samples_per_class=5",
-    "data.max_train=27",
-    "data.max_test=27",
-    "data.n_steps=20",
-    "network.n_hidden=6",
-    "network.n_inner=10",
-    "training.batch_size=27",
-    "training.epochs=100000",  # never finishes on its own
-]
+ENDLESS = [*TINY_SETS, "training.epochs=100000"]  # never finishes on its own
 STARTUP_LIMIT_S = 300.0
 """How long the child may take to write its first checkpoint (a safety net, not a test)."""
 
 
 def _train(run: Path) -> subprocess.Popen[str]:
-    sets = [arg for item in TINY_SETS for arg in ("--set", item)]
+    sets = [arg for item in ENDLESS for arg in ("--set", item)]
     return subprocess.Popen(
         [
             sys.executable,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from tiny_run import TINY_SETS
 
 from bruno_hil.devices import FeCapParams, LIFParams
 from bruno_hil.training import load_config, loop, plots
@@ -128,17 +129,7 @@ def test_lif_traces_are_normalised() -> None:
 def test_a_run_plots_one_sample_throughout(tmp_path: Path) -> None:
     config = load_config(
         None,
-        [
-            "data.samples_per_class=5",
-            "data.max_train=27",
-            "data.max_test=27",
-            "data.n_steps=20",
-            "network.n_hidden=6",
-            "network.n_inner=10",
-            "training.epochs=1",
-            "training.batch_size=27",
-            "training.progress=false",
-        ],
+        [*TINY_SETS, "training.epochs=1", "training.progress=false"],
     )
     trainer = loop.Trainer.create(config, tmp_path)
     trainer.fit()

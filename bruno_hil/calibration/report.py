@@ -6,6 +6,13 @@ parameter set, which :meth:`~bruno_hil.devices.params.DeviceParams.from_file` lo
 ``characterize --device-params`` and ``train`` accept it), plus a ``calibration`` section
 that says which fields were fitted (with their 1-sigma uncertainties) and which were held
 at the prior and why.
+
+Some fitted quantities belong to the measurement set-up, not to the device: the P-V
+bench's capacitance in parallel with the FeCap (the fixture, probes and cables) is fitted
+as ``c_par_F`` alongside the ferroelectric, but the neuron's ``c_par_F`` is its membrane
+node's parasitic. Such :data:`BENCH_FIELDS` are written to a ``bench:`` section and the
+device set keeps the prior's value, so that ``train --device-params`` never turns a
+fixture into a neuron (``calibrate neuron`` fits the neuron's own).
 """
 
 from __future__ import annotations
@@ -148,10 +155,25 @@ def rram_report(fit: RRAMFit, prior: DeviceParams, curves: Sequence[str] | None 
     }
 
 
-def write_params(path: Path, params: DeviceParams, result: FitResult, source: str) -> Path:
-    """Write the fitted parameter set (see the module) as YAML."""
+BENCH_FIELDS: dict[str, tuple[str, ...]] = {"FeCapParams": ("c_par_F",), "RRAMParams": ()}
+"""Per parameter class, the fitted fields that describe the bench (see the module)."""
+
+
+def write_params(
+    path: Path, params: DeviceParams, result: FitResult, source: str, prior: DeviceParams
+) -> Path:
+    """Write the fitted parameter set (see the module) as YAML: the device's fields, with
+    its :data:`BENCH_FIELDS` at the ``prior``'s values and their fitted values under
+    ``bench:``."""
+    bench = {
+        name: getattr(params, name)
+        for name in BENCH_FIELDS.get(type(params).__name__, ())
+        if name in result.fitted
+    }
+    device = params.replace(**{name: getattr(prior, name) for name in bench})
     content = {
-        type(params).__name__: params.as_dict(),
+        type(params).__name__: device.as_dict(),
+        **({"bench": bench} if bench else {}),
         "calibration": {
             "source": source,
             "fitted": {
@@ -160,6 +182,15 @@ def write_params(path: Path, params: DeviceParams, result: FitResult, source: st
                 if name in params.names()
             },
             "held_at_prior": dict(result.held),
+            **(
+                {
+                    "bench_note": f"{', '.join(bench)}: fitted as the bench's (the fixture"
+                    " in parallel with the device), not the device's; the device keeps the"
+                    " prior's value"
+                }
+                if bench
+                else {}
+            ),
         },
     }
     path.write_text(yaml.safe_dump(content, sort_keys=False))
@@ -270,6 +301,7 @@ def plot_rram_overlay(fit: RRAMFit, path: Path) -> Path:
 
 
 __all__ = [
+    "BENCH_FIELDS",
     "correlations",
     "curve_metrics",
     "fecap_overlay_figure",

@@ -396,6 +396,7 @@ class Trainer:
         """A line on stderr above the progress bars (with ``training.progress``)."""
         if self.config.training.progress:
             tqdm.write(line, file=sys.stderr)
+            sys.stderr.flush()  # before what comes on stdout after it
 
     def plot(self) -> dict[str, Figure]:
         """Write the learning curves, a spike raster and neuron traces (PNG) of one
