@@ -126,13 +126,15 @@ def test_lif_traces_are_normalised() -> None:
     assert _legend(ax) == ["neuron 0", "neuron 1", "threshold 1", "reset 0"]
 
 
-def test_a_run_plots_one_sample_throughout(tmp_path: Path) -> None:
+def test_a_run_plots_one_sample_throughout(tmp_path: Path, capsys) -> None:
     config = load_config(
         None,
         [*TINY_SETS, "training.epochs=1", "training.progress=false"],
     )
     trainer = loop.Trainer.create(config, tmp_path)
     trainer.fit()
+    # without progress bars (training.progress=false) the epoch's line is still there
+    assert "epoch 1/1 [surrogate] | train loss" in capsys.readouterr().err
     figures = trainer.plot()
     assert sorted(figures) == ["curves.png", "raster.png", "traces.png"]
     title = figures["raster.png"].axes[0].get_title()

@@ -73,10 +73,15 @@ ParamOption = Annotated[
     list[str] | None,
     typer.Option("--param", help="Override a prior parameter, name=value in SI units."),
 ]
-FreeOption = Annotated[
-    str | None,
-    typer.Option("--free", help="Comma-separated parameters to fit (default: see --help)."),
-]
+
+
+def _free_option(default: tuple[str, ...]) -> Any:
+    """``--free``, its help naming the parameters fitted without it."""
+    return typer.Option(
+        "--free", help=f"Comma-separated parameters to fit (default: {','.join(default)})."
+    )
+
+
 StartsOption = Annotated[int, typer.Option("--starts", help="Multi-start refinements.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the random starts.")]
 NoiseOption = Annotated[
@@ -209,7 +214,7 @@ def fecap(
     t_hzo_m: Annotated[
         float | None, typer.Option("--t-hzo-m", help="HZO thickness [m] (else metadata).")
     ] = None,
-    free: FreeOption = None,
+    free: Annotated[str | None, _free_option(FECAP_FIT_NAMES)] = None,
     device_params: DeviceParamsOption = None,
     param: ParamOption = None,
     starts: StartsOption = 3,
@@ -262,7 +267,7 @@ def rram(
         float,
         typer.Option("--current-floor-A", help="Current scale of the asinh comparison [A]."),
     ] = CURRENT_FLOOR_A,
-    free: FreeOption = None,
+    free: Annotated[str | None, _free_option(RRAM_FIT_NAMES)] = None,
     device_params: DeviceParamsOption = None,
     param: ParamOption = None,
     starts: StartsOption = 3,

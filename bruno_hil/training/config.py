@@ -169,7 +169,7 @@ class TrainingConfig:
     eval_every: int = 1
     """Evaluate on the test set every this many epochs (and after the last)."""
     progress: bool = True
-    """Show a tqdm progress bar on stderr."""
+    """Show tqdm progress bars on stderr (a line per epoch is printed either way)."""
 
     def check(self) -> None:
         check_positive("training.epochs", self.epochs)

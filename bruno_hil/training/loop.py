@@ -393,10 +393,10 @@ class Trainer:
         return self.summary()
 
     def _say(self, line: str) -> None:
-        """A line on stderr above the progress bars (with ``training.progress``)."""
-        if self.config.training.progress:
-            tqdm.write(line, file=sys.stderr)
-            sys.stderr.flush()  # before what comes on stdout after it
+        """A line on stderr, above the progress bars if there are any (a run without
+        ``training.progress`` still says how each epoch went)."""
+        tqdm.write(line, file=sys.stderr)
+        sys.stderr.flush()  # before what comes on stdout after it
 
     def plot(self) -> dict[str, Figure]:
         """Write the learning curves, a spike raster and neuron traces (PNG) of one
