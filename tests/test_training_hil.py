@@ -104,7 +104,7 @@ def test_the_chip_takes_over_after_the_surrogate_epochs(
     assert [line[:18] for line in said] == [
         "epoch 1/2 [surroga",
         "chip phase: from e",
-        "epoch 2/2 [     ch",
+        "epoch 2/2 [chip] |",
     ]
     assert "syn_out, output runs on the ngspice chip (6 training samples per epoch" in said[1]
     assert f"test acc {metrics['test_acc'].iloc[-1]:.3f} (surrogate" in said[2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -123,12 +124,19 @@ def train(
         run_dir = out or Path("runs") / time.strftime("train-%Y%m%d-%H%M%S", time.gmtime())
         source = run_config.open_chip()
         trainer = Trainer.create(run_config, run_dir, source)
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        trainer.stop_requested = True  # in case the KeyboardInterrupt is swallowed
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = trainer.fit(stop_after=stop_after)
     except KeyboardInterrupt:
         typer.echo(interrupted_message(trainer), err=True)
         raise typer.Exit(INTERRUPTED) from None
     finally:
+        signal.signal(signal.SIGINT, previous)
         if source is not None:
             source.close()
     if as_json:

@@ -197,6 +197,9 @@ class Trainer:
         """Epochs done."""
         self.saved_epoch = 0
         """Epochs done as of the checkpoint on disk."""
+        self.stop_requested = False
+        """Set (e.g. by a SIGINT handler) to stop at the next batch with KeyboardInterrupt:
+        a Ctrl-C that Python swallows (raised inside a ``__del__``) still stops the run."""
         self.history: list[dict[str, float]] = []
 
     @classmethod
@@ -257,6 +260,7 @@ class Trainer:
         )
         self._show_chip_progress(chip, bar)
         for k, start in enumerate(bar):
+            self._check_stop()
             inputs, labels = self.data.batch("train", order[start : start + size])
             loss, n_ok, _, _ = batch_loss(self.network, inputs, labels, chip)
             for group in self.optimizer.param_groups:
@@ -271,6 +275,10 @@ class Trainer:
             bar.set_postfix(loss=f"{loss.item():.3f}")
         self._show_chip_progress(chip, None)
         return total_loss / len(order), correct / len(order)
+
+    def _check_stop(self) -> None:
+        if self.stop_requested:
+            raise KeyboardInterrupt
 
     def _show_chip_progress(self, chip: Chip | None, bar: tqdm | None) -> None:
         """Let ``chip`` report its samples on ``bar`` (a chip batch takes minutes; None:
@@ -307,6 +315,7 @@ class Trainer:
         )
         self._show_chip_progress(chip, batches)
         for start in batches:
+            self._check_stop()
             inputs, labels = self.data.batch("test", np.arange(start, min(start + size, n)))
             loss, n_ok, records, reads = batch_loss(self.network, inputs, labels, chip)
             total_loss += loss.item() * len(labels)

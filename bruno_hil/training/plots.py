@@ -132,7 +132,7 @@ def raster_figure(
     for ax, name in zip(axes[1:], records, strict=True):
         spikes = records[name]["spikes"][:, sample]
         t, n = torch.nonzero(spikes, as_tuple=True)
-        ax.scatter((t.numpy() + 0.5) * dt_s * 1e3, n.numpy(), s=4, c="k", marker="|")
+        ax.scatter((t.numpy() + 0.5) * dt_s * 1e3, n.numpy(), s=16, c="k", marker="|")
         if name == "output":
             ax.axhline(label, color="tab:green", lw=4, alpha=0.25, label=f"true class {label}")
             ax.legend(fontsize=7, loc="upper right")

@@ -19,7 +19,7 @@ def epoch_line(row: dict[str, Any], epochs: int) -> str:
     accuracy, test accuracy (and the surrogate's on the chip's test) and its time [s]."""
     where = "chip" if row.get("on_chip") else "surrogate"
     parts = [
-        f"epoch {row['epoch']:>{len(str(epochs))}}/{epochs} [{where:>9}]",
+        f"epoch {row['epoch']:>{len(str(epochs))}}/{epochs} [{where}]",
         f"train loss {row['train_loss']:.3f} acc {_acc(row['train_acc'])}",
     ]
     if "test_acc" in row:
