@@ -19,7 +19,11 @@ from bruno_hil.calibration.fecap import (
 from bruno_hil.calibration.fit import FitError, FitParameter
 from bruno_hil.calibration.live import live_calibrate
 from bruno_hil.calibration.measure import measure_fecap, measure_rram
-from bruno_hil.calibration.report import parameter_table
+from bruno_hil.calibration.report import (
+    fecap_overlay_figure,
+    parameter_table,
+    rram_overlay_figure,
+)
 from bruno_hil.calibration.rram import (
     RRAM_FIT_NAMES,
     PulseTrain,
@@ -98,6 +102,12 @@ def test_fecap_recovers_the_identifiable_parameters(fecap_data: dict[str, np.nda
     assert "i_0_A_per_m2" in f.result.held and "i_0_A_per_m2" not in f.result.fitted
     assert f.params.i_0_A_per_m2 == FeCapParams().i_0_A_per_m2
     assert f.params.p_s_C_per_m2 == values["p_s_C_per_m2"]  # the fitted set is usable
+    # the overlay: data and fit in two colours, the residual with its unit
+    ax, ax_r = fecap_overlay_figure(f).axes
+    data, fit = ax.get_lines()
+    assert (data.get_label(), fit.get_label()) == ("data", "fit")
+    assert data.get_color() != fit.get_color()
+    assert ax_r.get_ylabel() == "fit - data [uC/cm$^2$]" and ax_r.get_xlabel() == "time [us]"
 
 
 def test_fecap_jacobian_is_the_derivative_of_the_model(fecap_data: dict[str, np.ndarray]) -> None:
@@ -125,6 +135,11 @@ def test_rram_recovers_the_parameters(rram_data: dict[str, np.ndarray]) -> None:
     # RMSE on the asinh scale is the relative noise where |I| >> the floor
     assert 0.85 * RRAM_NOISE < f.result.residual_rms < 1.15 * RRAM_NOISE
     assert f.result.r2 > 0.999
+    ax, ax_r = rram_overlay_figure(f).axes
+    data, fit = ax.get_lines()
+    assert data.get_label().startswith("data: ") and fit.get_label() == "fit"
+    assert data.get_color() != fit.get_color()
+    assert ax_r.get_ylabel() == f"fit - data\n[asinh(I / {f.current_floor_A:.0e} A)]"
 
 
 def test_rram_degenerate_parameters_are_reported(rram_data: dict[str, np.ndarray]) -> None:

@@ -107,7 +107,7 @@ def test_iv_setpoints() -> None:
         ({"set_amplitude_V": -1.0}, "SET"),
         ({"compliance_A": 0.0}, "compliance_A"),
         ({"read_V": 2.0}, "read_V"),
-        ({"n_pulses": 0}, "n_pulses"),
+        ({"n_pulses": -1}, "n_pulses"),
         ({"pulse_width_s": math.nan}, "width_s"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -97,6 +98,32 @@ def test_rram_json_and_out(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
         assert (tmp_path / png).read_bytes()[:8] == PNG_MAGIC
 
 
+def test_rram_iv_only_without_pulses(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``--n-pulses 0``: the I-V sweep alone, as a plain SMU can run it."""
+    args = ["rram", "--json", "--out", str(tmp_path), "--n-pulses", "0"]
+    code, out, err = _run(capsys, *args)
+    assert code == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["figures"]["v_set_V"] > 0 > report["figures"]["v_reset_V"]
+    assert "n_pulses" not in report["figures"] and "levels" not in report["figures"]
+    assert sorted(Path(f).name for f in report["files"]) == [
+        "rram_figures.json",
+        "rram_iv.csv",
+        "rram_iv.png",
+    ]
+
+
+def test_help_texts_name_what_the_command_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    def flat(text: str) -> str:  # without the spaces and frames of rich's wrapping
+        return re.sub(r"[\s│]+", "", text)
+
+    code, out, _ = _run(capsys, "rram", "--help")
+    assert code == 0 and "--paramgamma=15(rram)" in flat(out)
+    code, out, _ = run_cli(capsys, "calibrate", "fecap", "--help")
+    assert code == 0 and "(default:p_s_C_per_m2,e_a_V_per_m," in flat(out)
+    assert "see --help" not in out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -109,6 +136,11 @@ def test_rram_json_and_out(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
         (["fecap", "--chip", "visa://GPIB0::22::INSTR"], "GPIB0::22::INSTR: cannot open"),
         (["rram", "--v-min-V", "1.0"], "must be < 0"),
         (["fecap", "--amplitude-V", "0"], "amplitude_V"),
+        (
+            ["fecap", "--chip", "visa://garbage"],
+            "'garbage' is not a VISA resource name (Could not parse garbage: unknown interface"
+            " type); expected e.g. TCPIP0::127.0.0.1::5025::SOCKET",
+        ),
     ],
 )
 def test_user_errors_exit_2_with_a_clear_message(

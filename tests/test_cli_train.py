@@ -10,23 +10,15 @@ import pytest
 import torch
 import typer
 import yaml
+from cli_run import run_cli
 from click.testing import CliRunner
+from tiny_run import TINY_SETS
 
 import bruno_hil.cli.train  # noqa: F401  (registers the command)
 from bruno_hil.cli import app
 from bruno_hil.errors import BrunoHilError
 
-TINY_SETS = [
-    "data.samples_per_class=5",
-    "data.max_train=27",
-    "data.max_test=27",
-    "data.n_steps=20",
-    "network.n_hidden=6",
-    "network.n_inner=10",
-    "training.epochs=2",
-    "training.batch_size=27",
-]
-TINY = [arg for item in TINY_SETS for arg in ("--set", item)]
+TINY = [arg for item in [*TINY_SETS, "training.epochs=2"] for arg in ("--set", item)]
 
 
 def _invoke(args: list[str]):
@@ -45,6 +37,24 @@ def test_train_json_prints_the_final_figures_last(tmp_path: Path) -> None:
     assert figures["epochs_done"] == 2 and figures["complete"] is True
     assert figures["test_acc"] == pytest.approx(metrics["test_acc"].iloc[-1])
     assert figures["run_dir"] == str(tmp_path / "run")
+
+
+def test_train_prints_a_line_per_epoch_and_a_summary_table(tmp_path: Path, capsys) -> None:
+    code, out, err = run_cli(capsys, "train", "--chip", "surrogate", "--out", str(tmp_path), *TINY)
+    assert code == 0, err
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    lines = [line.split("\r")[-1].strip() for line in err.splitlines()]
+    said = [line for line in lines if line.startswith(("epoch 1/2 [", "epoch 2/2 ["))]
+    assert [line.split(" | ")[2] for line in said] == [
+        f"test acc {acc:.3f}" for acc in metrics["test_acc"]
+    ]
+    assert said[0].startswith("epoch 1/2 [surrogate] | train loss")
+    assert "chip phase" not in err  # the surrogate never hands over
+    table = out.strip().splitlines()
+    assert table[0].startswith(f"run {tmp_path}: 2/2 epochs (complete)")
+    assert table[1].split() == ["surrogate"]
+    assert table[2].split() == ["test", "accuracy", f"{metrics['test_acc'].iloc[-1]:.3f}"]
+    assert "{" not in out and "chip samples" not in out
 
 
 def test_default_run_folder_is_under_runs(tmp_path: Path, monkeypatch) -> None:
@@ -108,31 +118,43 @@ def test_bad_config_file_exits_2_with_its_name(tmp_path: Path, capsys) -> None:
     assert str(bad) in err and "training.epoch" in err
 
 
-def test_device_params_file_sets_the_devices_and_set_wins(tmp_path: Path) -> None:
-    params = tmp_path / "fitted.yaml"
-    params.write_text(
-        "FeCapParams:\n  e_a_V_per_m: 1.3e9\n  c_par_F: 2.0e-14\nRRAMParams:\n  v_0_V: 0.3\n"
+def test_device_params_files_combine_for_surrogate_and_chip_and_set_wins(
+    tmp_path: Path, capsys
+) -> None:
+    fitted = tmp_path / "fecap_params.yaml"  # as calibrate fecap writes it
+    fitted.write_text(
+        "FeCapParams:\n  e_a_V_per_m: 1.3e9\n  c_par_F: 1.5e-14\n"
+        "bench:\n  c_par_F: 1.0e-13\ncalibration:\n  source: x.csv\n"
+    )
+    neuron = tmp_path / "neuron_params.yaml"
+    neuron.write_text(
+        "FeCapParams:\n  c_par_F: 2.0e-14\n  v_thr_V: 2.2\nRRAMParams:\n  v_0_V: 0.3\n"
     )
     run = tmp_path / "run"
-    result = _invoke(
-        [
-            "--chip",
-            "surrogate",
-            "--out",
-            str(run),
-            *TINY,
-            "--set",
-            "training.epochs=1",
-            "--device-params",
-            str(params),
-            "--set",
-            "network.fecap.c_par_F=3e-14",
-        ]
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--chip",
+        "surrogate",
+        "--out",
+        str(run),
+        *TINY,
+        "--set",
+        "training.epochs=1",
+        "--device-params",
+        str(fitted),
+        "--device-params",
+        str(neuron),
+        "--set",
+        "network.fecap.v_thr_V=2.4",
     )
-    assert result.exit_code == 0, result.output
+    assert code == 0, err
+    assert f"note: {fitted}: bench quantities (c_par_F = 1e-13) belong to" in err
     saved = yaml.safe_load((run / "config.yaml").read_text())
-    assert saved["network"]["fecap"]["e_a_V_per_m"] == pytest.approx(1.3e9)
-    assert saved["network"]["fecap"]["c_par_F"] == pytest.approx(3e-14)
+    surrogate, chip = saved["network"]["fecap"], saved["hil"]["fecap"]
+    assert surrogate["e_a_V_per_m"] == chip["e_a_V_per_m"] == pytest.approx(1.3e9)
+    assert surrogate["c_par_F"] == chip["c_par_F"] == pytest.approx(2e-14)  # not the bench's
+    assert surrogate["v_thr_V"] == pytest.approx(2.4) and chip["v_thr_V"] == pytest.approx(2.2)
     assert saved["hil"]["rram"]["v_0_V"] == pytest.approx(0.3)
 
 

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from hil_steps import chip_losses
 
 from bruno_hil.training import loop
 from bruno_hil.training.config import load_config
+from bruno_hil.training.report import summary_table
 
 TINY_HIL = [
     "chip=ngspice",
@@ -70,16 +72,51 @@ def test_a_run_reports_chip_figures(tmp_path: Path) -> None:
     assert summary["fidelity_v_median_abs_V"] < 0.5
 
 
-def test_the_chip_takes_over_after_the_surrogate_epochs(tmp_path: Path) -> None:
+def test_the_chip_takes_over_after_the_surrogate_epochs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """... and the user sees it: a note when the chip phase starts, a line per epoch, the
+    chip's samples counted inside its epoch, a summary table of chip vs surrogate."""
     config = load_config(
-        None, [*TINY_HIL, "hil.surrogate_epochs=1", "training.epochs=2", "hil.samples_per_epoch=6"]
+        None,
+        [
+            *TINY_HIL,
+            "hil.surrogate_epochs=1",
+            "training.epochs=2",
+            "hil.samples_per_epoch=6",
+            "training.progress=true",
+        ],
     )
     chip = config.open_chip()
     try:
-        loop.Trainer.create(config, tmp_path / "run", chip).fit()
+        summary = loop.Trainer.create(config, tmp_path / "run", chip).fit()
     finally:
         chip.close()
     metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
     assert metrics["on_chip"].tolist() == [False, True]
     # the in-the-loop epoch ran 6 training samples plus the test set on the chip
-    assert metrics["chip_samples"].iloc[-1] == 6 + len(loop.build_dataset(config.data).y_test)
+    n_test = len(loop.build_dataset(config.data).y_test)
+    assert metrics["chip_samples"].iloc[-1] == 6 + n_test
+
+    err = capsys.readouterr().err
+    lines = [line.split("\r")[-1].strip() for line in err.splitlines()]
+    said = [line for line in lines if line.startswith(("epoch 1/2 [", "epoch 2/2 [", "chip phase"))]
+    assert [line[:18] for line in said] == [
+        "epoch 1/2 [surroga",
+        "chip phase: from e",
+        "epoch 2/2 [chip] |",
+    ]
+    assert "syn_out, output runs on the ngspice chip (6 training samples per epoch" in said[1]
+    assert f"test acc {metrics['test_acc'].iloc[-1]:.3f} (surrogate" in said[2]
+    assert "chip output: sample 6/6" in err  # inside the training batch of 6
+    assert f"chip output: sample {n_test}/{n_test}" in err  # inside the test batch
+
+    table = summary_table(summary).splitlines()
+    assert table[1].split() == ["chip", "surrogate"]
+    assert table[2].split() == [
+        "test",
+        "accuracy",
+        f"{summary['test_acc']:.3f}",
+        f"{summary['surrogate_test_acc']:.3f}",
+    ]
+    assert any(line.split()[-1] == str(6 + n_test + 4) for line in table if "samples run" in line)

@@ -6,6 +6,13 @@ parameter set, which :meth:`~bruno_hil.devices.params.DeviceParams.from_file` lo
 ``characterize --device-params`` and ``train`` accept it), plus a ``calibration`` section
 that says which fields were fitted (with their 1-sigma uncertainties) and which were held
 at the prior and why.
+
+Some fitted quantities belong to the measurement set-up, not to the device: the P-V
+bench's capacitance in parallel with the FeCap (the fixture, probes and cables) is fitted
+as ``c_par_F`` alongside the ferroelectric, but the neuron's ``c_par_F`` is its membrane
+node's parasitic. Such :data:`BENCH_FIELDS` are written to a ``bench:`` section and the
+device set keeps the prior's value, so that ``train --device-params`` never turns a
+fixture into a neuron (``calibrate neuron`` fits the neuron's own).
 """
 
 from __future__ import annotations
@@ -22,11 +29,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import yaml
+from matplotlib.figure import Figure
 
 from bruno_hil.calibration.fecap import OFFSET, FeCapFit
 from bruno_hil.calibration.fit import FitResult
 from bruno_hil.calibration.rram import PulseTrain, RRAMFit, Sweep, measured_current_A
-from bruno_hil.characterize.plots import C_PER_M2_TO_UC_PER_CM2
+from bruno_hil.characterize.plots import C_PER_M2_TO_UC_PER_CM2, save_png
 from bruno_hil.devices.params import DeviceParams
 
 
@@ -147,10 +155,25 @@ def rram_report(fit: RRAMFit, prior: DeviceParams, curves: Sequence[str] | None 
     }
 
 
-def write_params(path: Path, params: DeviceParams, result: FitResult, source: str) -> Path:
-    """Write the fitted parameter set (see the module) as YAML."""
+BENCH_FIELDS: dict[str, tuple[str, ...]] = {"FeCapParams": ("c_par_F",), "RRAMParams": ()}
+"""Per parameter class, the fitted fields that describe the bench (see the module)."""
+
+
+def write_params(
+    path: Path, params: DeviceParams, result: FitResult, source: str, prior: DeviceParams
+) -> Path:
+    """Write the fitted parameter set (see the module) as YAML: the device's fields, with
+    its :data:`BENCH_FIELDS` at the ``prior``'s values and their fitted values under
+    ``bench:``."""
+    bench = {
+        name: getattr(params, name)
+        for name in BENCH_FIELDS.get(type(params).__name__, ())
+        if name in result.fitted
+    }
+    device = params.replace(**{name: getattr(prior, name) for name in bench})
     content = {
-        type(params).__name__: params.as_dict(),
+        type(params).__name__: device.as_dict(),
+        **({"bench": bench} if bench else {}),
         "calibration": {
             "source": source,
             "fitted": {
@@ -159,10 +182,25 @@ def write_params(path: Path, params: DeviceParams, result: FitResult, source: st
                 if name in params.names()
             },
             "held_at_prior": dict(result.held),
+            **(
+                {
+                    "bench_note": f"{', '.join(bench)}: fitted as the bench's (the fixture"
+                    " in parallel with the device), not the device's; the device keeps the"
+                    " prior's value"
+                }
+                if bench
+                else {}
+            ),
         },
     }
     path.write_text(yaml.safe_dump(content, sort_keys=False))
     return path
+
+
+DATA_COLOR = "0.45"
+"""Colour of the measured points of a single data set (grey)."""
+FIT_COLOR = "k"
+"""Colour of the fitted curves (black; several data sets have their own colours)."""
 
 
 def _residual_axis(ax: Any, x: np.ndarray, r: np.ndarray, xlabel: str, ylabel: str) -> None:
@@ -172,27 +210,31 @@ def _residual_axis(ax: Any, x: np.ndarray, r: np.ndarray, xlabel: str, ylabel: s
     ax.set_ylabel(ylabel)
 
 
-def plot_fecap_overlay(fit: FeCapFit, path: Path) -> Path:
-    """Measured and fitted Q/A [uC/cm^2] vs V, and the residual vs time [us]."""
+def fecap_overlay_figure(fit: FeCapFit) -> Figure:
+    """Measured (grey points) and fitted (black line) Q/A [uC/cm^2] vs V, and the residual
+    [uC/cm^2] vs time [us]."""
     scale = C_PER_M2_TO_UC_PER_CM2 / fit.params.area_m2
     fig, (ax, ax_r) = plt.subplots(2, 1, figsize=(6.0, 6.5), height_ratios=(3, 1.3))
-    ax.plot(fit.voltage_V, fit.charge_C * scale, ".", ms=2, color="0.5", label="data")
-    ax.plot(fit.voltage_V, fit.result.prediction * scale, "-", lw=1.2, label="fit")
+    ax.plot(fit.voltage_V, fit.charge_C * scale, ".", ms=2, color=DATA_COLOR, label="data")
+    ax.plot(fit.voltage_V, fit.result.prediction * scale, "-", lw=1.2, color=FIT_COLOR, label="fit")
     ax.set_xlabel("V [V]")
     ax.set_ylabel("Q/A [uC/cm$^2$]")
     ax.set_title("FeCap calibration: data vs fitted surrogate")
     ax.legend(fontsize=8)
     residual = (fit.result.prediction - fit.charge_C) * scale
-    _residual_axis(ax_r, fit.time_s * 1e6, residual, "time [us]", "fit - data")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    _residual_axis(ax_r, fit.time_s * 1e6, residual, "time [us]", "fit - data [uC/cm$^2$]")
+    return fig
 
 
-def plot_rram_overlay(fit: RRAMFit, path: Path) -> Path:
-    """Measured and fitted |I| [A] (log) vs V of the I-V sweeps, the read conductance [S]
-    vs pulse number of the pulse trains, and the asinh-scale residual of every point."""
+def plot_fecap_overlay(fit: FeCapFit, path: Path) -> Path:
+    """:func:`fecap_overlay_figure` as a PNG."""
+    return save_png(fecap_overlay_figure(fit), path)
+
+
+def rram_overlay_figure(fit: RRAMFit) -> Figure:
+    """Measured |I| [A] (log; points, one colour per experiment) and the fit (black lines)
+    vs V of the I-V sweeps, the read conductance [S] vs pulse number of the pulse trains,
+    and the residual of every point on the fit's asinh scale."""
     sweeps = [
         (e, p)
         for e, p in zip(fit.experiments, fit.predicted_A, strict=True)
@@ -212,23 +254,34 @@ def plot_rram_overlay(fit: RRAMFit, path: Path) -> Path:
     )
     for ax, kind in zip(axes, panels, strict=False):
         for k, (e, pred) in enumerate(sweeps if kind == "sweeps" else trains):
-            color = f"C{k}"
+            fit_label = "fit" if k == 0 else None
             if isinstance(e, Sweep):
-                ax.semilogy(e.voltage_V, np.abs(e.current_A), ".", ms=2, color=color, alpha=0.5)
-                ax.semilogy(e.voltage_V, np.abs(pred), "-", lw=1.2, color=color, label=e.name)
+                ax.semilogy(
+                    e.voltage_V,
+                    np.abs(e.current_A),
+                    ".",
+                    ms=3,
+                    color=f"C{k}",
+                    label=f"data: {e.name}",
+                )
+                ax.semilogy(
+                    e.voltage_V, np.abs(pred), "-", lw=1.0, color=FIT_COLOR, label=fit_label
+                )
             else:
                 n = np.arange(1, pred.size + 1)
                 v_read = e.cell_read_voltage_V
-                ax.semilogy(n, e.read_current_A / v_read, "o", ms=3, color=color, alpha=0.5)
-                ax.semilogy(n, pred / v_read, "-", lw=1.2, color=color, label=e.name)
+                ax.semilogy(
+                    n, e.read_current_A / v_read, "o", ms=3, color=f"C{k}", label=f"data: {e.name}"
+                )
+                ax.semilogy(n, pred / v_read, "-", lw=1.0, color=FIT_COLOR, label=fit_label)
         if kind == "sweeps":
             ax.set_xlabel("V [V]")
             ax.set_ylabel("|I| [A]")
             ax.set_ylim(bottom=0.1 * fit.current_floor_A)  # the asinh fit does not resolve below
         else:
-            ax.set_xlabel("pulse")
+            ax.set_xlabel("pulse number")
             ax.set_ylabel("read conductance [S]")
-        ax.legend(fontsize=7, title="points: data, lines: fit", title_fontsize=7)
+        ax.legend(fontsize=7)
     axes[0].set_title("RRAM calibration: data vs fitted surrogate")
     y = np.arcsinh(fit.current_A / fit.current_floor_A)
     points = np.arange(y.size)
@@ -237,22 +290,27 @@ def plot_rram_overlay(fit: RRAMFit, path: Path) -> Path:
         points,
         fit.result.prediction - y,
         "point (experiments end to end)",
-        "asinh residual",
+        f"fit - data\n[asinh(I / {fit.current_floor_A:.0e} A)]",
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def plot_rram_overlay(fit: RRAMFit, path: Path) -> Path:
+    """:func:`rram_overlay_figure` as a PNG."""
+    return save_png(rram_overlay_figure(fit), path)
 
 
 __all__ = [
+    "BENCH_FIELDS",
     "correlations",
     "curve_metrics",
+    "fecap_overlay_figure",
     "fecap_report",
     "fit_summary",
     "parameter_table",
     "plot_fecap_overlay",
     "plot_rram_overlay",
+    "rram_overlay_figure",
     "rram_report",
     "write_params",
 ]

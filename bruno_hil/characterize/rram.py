@@ -18,6 +18,7 @@ backend reports it, else the setpoint):
 **Pulses**: a reference read (a 0 V "pulse"), then ``n_pulses`` identical SET pulses
 (potentiation, LTP) and ``n_pulses`` identical RESET pulses (depression, LTD), each
 followed by a read at ``read_V``. Column ``phase``: ``initial``, ``LTP``, ``LTD``.
+``n_pulses = 0`` runs the I-V sweep only (an SMU without pulse-and-read support).
 
 **Distinguishable levels** among the LTP states (the initial read and the read after each
 SET pulse, so at most ``n_pulses + 1``): reads carry a Gaussian noise of relative standard
@@ -86,16 +87,18 @@ class PulseFigures:
 
 @dataclass(frozen=True)
 class RRAMResult:
-    """An RRAM characterization: the I-V data, the pulse data and their figures."""
+    """An RRAM characterization: the I-V data, the pulse data and their figures (None
+    for an I-V sweep only)."""
 
     iv: pd.DataFrame
     iv_figures: IVFigures
-    pulses: pd.DataFrame
-    pulse_figures: PulseFigures
+    pulses: pd.DataFrame | None
+    pulse_figures: PulseFigures | None
 
     def as_dict(self) -> dict[str, float]:
         """All figures in one flat mapping."""
-        return {**self.iv_figures.as_dict(), **self.pulse_figures.as_dict()}
+        pulses = self.pulse_figures.as_dict() if self.pulse_figures is not None else {}
+        return {**self.iv_figures.as_dict(), **pulses}
 
 
 def _device_voltage(data: pd.DataFrame) -> np.ndarray:
@@ -198,8 +201,10 @@ def characterize_rram(
         raise MeasurementError(
             f"reset_amplitude_V = {reset_amplitude_V!r} V must be < 0 (RESET), e.g. -1.0"
         )
-    if isinstance(n_pulses, bool) or not isinstance(n_pulses, int) or not 1 <= n_pulses <= 1000:
-        raise MeasurementError(f"n_pulses = {n_pulses!r} must be an integer in [1, 1000]")
+    if isinstance(n_pulses, bool) or not isinstance(n_pulses, int) or not 0 <= n_pulses <= 1000:
+        raise MeasurementError(
+            f"n_pulses = {n_pulses!r} must be an integer in [0, 1000] (0: the I-V sweep only)"
+        )
     for name, value in (
         ("compliance_A", compliance_A),
         ("pulse_width_s", pulse_width_s),
@@ -217,6 +222,8 @@ def characterize_rram(
     iv = backend.rram_dc_sweep(setpoints, compliance_A, params)
     iv["branch"] = sweep["branch"].to_numpy()
     figures = iv_figures(iv, v_max_V, v_min_V, compliance_A, read)
+    if n_pulses == 0:
+        return RRAMResult(iv=iv, iv_figures=figures, pulses=None, pulse_figures=None)
 
     pulses = backend.rram_pulses(amplitudes, pulse_width_s, read, params, compliance_A)
     pulses["phase"] = ["initial"] + ["LTP"] * n_pulses + ["LTD"] * n_pulses

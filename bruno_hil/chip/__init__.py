@@ -18,7 +18,7 @@ arrays in SI units.
 """
 
 from bruno_hil.chip.fidelity import Fidelity
-from bruno_hil.chip.interface import Chip
+from bruno_hil.chip.interface import Chip, ChipProgress
 from bruno_hil.chip.layers import (
     CHIP_LAYERS,
     NEURON_LAYERS,
@@ -39,6 +39,7 @@ __all__ = [
     "SYNAPSE_LAYERS",
     "SYNAPSE_OF",
     "Chip",
+    "ChipProgress",
     "ChipStats",
     "CrossbarRecording",
     "Fidelity",

@@ -2,7 +2,8 @@
 
 libngspice is one instance per process, so parallel simulations need processes, never
 threads. :func:`open_fanout` gives an object with one method, ``map(fn, items)``, that
-returns ``[fn(item) for item in items]`` in order:
+returns ``[fn(item) for item in items]`` in order (and calls ``on_done(k)`` when the
+first ``k`` results are in, for a progress display):
 
 * ``workers=1``: in this process (no pickling; the simplest to debug);
 * ``workers=N`` (default: the CPU count): a pool of N local processes, started once
@@ -21,9 +22,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
 
@@ -31,6 +33,18 @@ from bruno_hil.errors import BrunoHilError
 
 T = TypeVar("T")
 R = TypeVar("R")
+OnDone = Callable[[int], None]
+"""Called with the number of results in so far (the first ``k`` items are done)."""
+
+
+def _collect(results: Iterable[R], on_done: OnDone | None) -> list[R]:
+    """``results`` as a list, reporting each one to ``on_done`` as it arrives."""
+    out: list[R] = []
+    for result in results:
+        out.append(result)
+        if on_done is not None:
+            on_done(len(out))
+    return out
 
 
 class FanoutError(BrunoHilError):
@@ -42,7 +56,9 @@ class Fanout(Protocol):
 
     description: str
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], on_done: OnDone | None = None
+    ) -> list[R]: ...
 
     def close(self) -> None: ...
 
@@ -85,11 +101,21 @@ class InProcess:
 
     description = "1 process (in-process)"
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        return [fn(item) for item in items]
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], on_done: OnDone | None = None
+    ) -> list[R]:
+        return _collect((fn(item) for item in items), on_done)
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Pool initializer. Ctrl-C reaches the whole process group; only the parent acts on
+    it (stops the run, keeps its checkpoint), the workers finish their job and are shut
+    down by it. A worker whose parent died (``kill -9``) ends itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with(parent_pid)
 
 
 class LocalProcesses:
@@ -100,17 +126,19 @@ class LocalProcesses:
         self.description = f"{workers} local processes"
         self._pool: ProcessPoolExecutor | None = None
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], on_done: OnDone | None = None
+    ) -> list[R]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_exit_with,
+                initializer=_init_worker,
                 initargs=(os.getpid(),),
             )
         # A few chunks per worker: little IPC, and a slow chunk does not idle the rest.
         chunk = max(1, len(items) // (4 * self.workers))
-        return list(self._pool.map(fn, items, chunksize=chunk))
+        return _collect(self._pool.map(fn, items, chunksize=chunk), on_done)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -134,9 +162,11 @@ class DaskCluster:
         n = len(self._client.scheduler_info().get("workers", {}))
         self.description = f"Dask cluster at {address} ({n} workers)"
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], on_done: OnDone | None = None
+    ) -> list[R]:
         futures = self._client.map(_one_at_a_time, [fn] * len(items), list(items), pure=False)
-        return list(self._client.gather(futures))
+        return _collect((future.result() for future in futures), on_done)
 
     def close(self) -> None:
         self._client.close()

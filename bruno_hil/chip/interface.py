@@ -10,6 +10,7 @@ observe from its own model, and applies BRUNO's straight-through step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -17,6 +18,9 @@ import numpy as np
 from bruno_hil.chip.layers import LayerName, NeuronLayer, SynapseLayer
 from bruno_hil.chip.recording import ChipStats, CrossbarRecording, LayerRecording
 from bruno_hil.devices import FeCapParams
+
+ChipProgress = Callable[[str, int, int], None]
+"""Called as a neuron layer runs: (layer name, samples done, samples in the batch)."""
 
 
 @runtime_checkable
@@ -29,6 +33,8 @@ class Chip(Protocol):
     """The layers this chip runs; the network runs the others in torch."""
     stats: ChipStats
     """Running totals: runs, failures, time, error lines."""
+    progress: ChipProgress | None
+    """Told how far :meth:`run_neurons` is, sample by sample (None: nobody asks)."""
 
     def read_crossbar(
         self, name: SynapseLayer, weight: np.ndarray, current_scale: float, x: np.ndarray
@@ -57,4 +63,4 @@ class Chip(Protocol):
         ...
 
 
-__all__ = ["Chip"]
+__all__ = ["Chip", "ChipProgress"]

@@ -29,6 +29,7 @@ import numpy as np
 
 from bruno_hil.chip.crossbar_chip import ChipCrossbars, CrossbarChipSettings
 from bruno_hil.chip.fanout import Fanout, open_fanout
+from bruno_hil.chip.interface import ChipProgress
 from bruno_hil.chip.jobs import NeuronJob, run_neuron_job
 from bruno_hil.chip.layers import DRAW_KEYS, SPIKE_INPUTS, NeuronLayer, SynapseLayer, parse_layers
 from bruno_hil.chip.neuron_circuit import NeuronCircuitSettings
@@ -84,6 +85,7 @@ class NgspiceChip:
         self.crossbars = ChipCrossbars(crossbars, seed)
         self.fanout: Fanout = open_fanout(workers, scheduler)
         self.stats = ChipStats()
+        self.progress: ChipProgress | None = None
         self._devices: dict[str, list[FeCapParams]] = {}
 
     def weights_updated(self, force: bool = False) -> None:
@@ -122,8 +124,14 @@ class NgspiceChip:
             for b in range(batch)
             for k in range(n)
         ]
+        progress = self.progress
+
+        def done(jobs_done: int) -> None:
+            if progress is not None and jobs_done % n == 0:
+                progress(name, jobs_done // n, batch)
+
         start = time.perf_counter()
-        outcomes = self.fanout.map(run_neuron_job, jobs)
+        outcomes = self.fanout.map(run_neuron_job, jobs, done)
         rec = record_layer(outcomes, currents_A.shape, f"{name} ", time.perf_counter() - start)
         self.stats.add(rec)
         return rec

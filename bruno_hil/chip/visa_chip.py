@@ -26,6 +26,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from bruno_hil.chip.interface import ChipProgress
 from bruno_hil.chip.layers import NeuronLayer, SynapseLayer, parse_layers
 from bruno_hil.chip.recording import (
     ChipStats,
@@ -93,6 +94,7 @@ class VisaChip:
             self.tester.close()
             raise
         self.stats = ChipStats()
+        self.progress: ChipProgress | None = None
 
     def weights_updated(self, force: bool = False) -> None:
         """Nothing to reprogram: the bench holds no crossbar."""
@@ -139,9 +141,11 @@ class VisaChip:
         bench's neuron is what it is: ``nominal`` is not used."""
         _, batch, n = layer_shape(currents_A)
         start = time.perf_counter()
-        outcomes = [
-            self.measure(currents_A[:, b, k].copy(), dt_s) for b in range(batch) for k in range(n)
-        ]
+        outcomes = []
+        for b in range(batch):
+            outcomes += [self.measure(currents_A[:, b, k].copy(), dt_s) for k in range(n)]
+            if self.progress is not None:
+                self.progress(name, b + 1, batch)
         rec = record_layer(outcomes, currents_A.shape, f"{name} ", time.perf_counter() - start)
         self.stats.add(rec)
         return rec

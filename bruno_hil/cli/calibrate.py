@@ -27,6 +27,7 @@ from bruno_hil.calibration.fecap import FECAP_FIT_NAMES, charge_from_measurement
 from bruno_hil.calibration.io import load_measurement, rram_file_kind
 from bruno_hil.calibration.live import LiveResult, LiveRound, live_calibrate
 from bruno_hil.calibration.report import (
+    BENCH_FIELDS,
     fecap_report,
     plot_fecap_overlay,
     plot_rram_overlay,
@@ -72,10 +73,15 @@ ParamOption = Annotated[
     list[str] | None,
     typer.Option("--param", help="Override a prior parameter, name=value in SI units."),
 ]
-FreeOption = Annotated[
-    str | None,
-    typer.Option("--free", help="Comma-separated parameters to fit (default: see --help)."),
-]
+
+
+def _free_option(default: tuple[str, ...]) -> Any:
+    """``--free``, its help naming the parameters fitted without it."""
+    return typer.Option(
+        "--free", help=f"Comma-separated parameters to fit (default: {','.join(default)})."
+    )
+
+
 StartsOption = Annotated[int, typer.Option("--starts", help="Multi-start refinements.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the random starts.")]
 NoiseOption = Annotated[
@@ -106,14 +112,23 @@ def _names(free: str | None, default: tuple[str, ...], cls: type[DeviceParams]) 
     return names
 
 
+PARAM_CLASSES = {"fecap": "FeCapParams", "rram": "RRAMParams"}
+"""The parameter class of each device name of a report."""
+
+
 def _print(report: dict[str, Any], files: list[Path], as_json: bool) -> None:
     if as_json:
         print_json({**report, "files": [str(f) for f in files]})
         return
     typer.echo(f"{report['device']} calibration from {report['source']}:")
+    bench = BENCH_FIELDS[PARAM_CLASSES[report["device"]]]
     for name, p in report["parameters"].items():
         if p["status"] == "fitted":
-            typer.echo(f"  {name:22s} {p['value']:.5g} +- {p['sigma']:.2g} {p['unit']}")
+            where = " (the bench's, not the device's: see bench: in the params file)"
+            typer.echo(
+                f"  {name:22s} {p['value']:.5g} +- {p['sigma']:.2g} {p['unit']}"
+                + (where if name in bench else "")
+            )
         elif p["status"] != "held":
             typer.echo(f"  {name:22s} {p['value']:.5g} {p['unit']} ({p['status']}: {p['reason']})")
         else:
@@ -128,6 +143,7 @@ def _print(report: dict[str, Any], files: list[Path], as_json: bool) -> None:
 def _finish(
     device: str,
     fit: Any,
+    prior: DeviceParams,
     report: dict[str, Any],
     live: LiveResult | None,
     out: Path | None,
@@ -141,7 +157,9 @@ def _finish(
         json_path = out / f"{device}_calibration.json"
         json_path.write_text(json.dumps(jsonable(report), indent=2) + "\n")  # NaN -> null
         files = [
-            write_params(out / f"{device}_params.yaml", fit.params, fit.result, report["source"]),
+            write_params(
+                out / f"{device}_params.yaml", fit.params, fit.result, report["source"], prior
+            ),
             json_path,
             plot(fit, out / f"{device}_overlay.png"),
         ]
@@ -183,7 +201,7 @@ def _live(
         backend.close()
     report = (fecap_report if device == "fecap" else rram_report)(live.best, prior)  # type: ignore[arg-type]
     report["source"] = f"live --chip {chip}"
-    _finish(device, live.best, report, live, out, as_json)
+    _finish(device, live.best, prior, report, live, out, as_json)
 
 
 @calibrate_app.command("fecap")
@@ -195,7 +213,7 @@ def fecap(
     t_hzo_m: Annotated[
         float | None, typer.Option("--t-hzo-m", help="HZO thickness [m] (else metadata).")
     ] = None,
-    free: FreeOption = None,
+    free: Annotated[str | None, _free_option(FECAP_FIT_NAMES)] = None,
     device_params: DeviceParamsOption = None,
     param: ParamOption = None,
     starts: StartsOption = 3,
@@ -232,7 +250,7 @@ def fecap(
     )
     report = fecap_report(fit, prior, curves)
     report["source"] = str(data)
-    _finish("fecap", fit, report, None, out, as_json)
+    _finish("fecap", fit, prior, report, None, out, as_json)
 
 
 @calibrate_app.command("rram")
@@ -249,7 +267,7 @@ def rram(
         float,
         typer.Option("--current-floor-A", help="Current scale of the asinh comparison [A]."),
     ] = CURRENT_FLOOR_A,
-    free: FreeOption = None,
+    free: Annotated[str | None, _free_option(RRAM_FIT_NAMES)] = None,
     device_params: DeviceParamsOption = None,
     param: ParamOption = None,
     starts: StartsOption = 3,
@@ -292,7 +310,7 @@ def rram(
     fit = fit_rram_experiments(experiments, prior, names, **options)  # type: ignore[arg-type]
     report = rram_report(fit, prior, curves)
     report["source"] = ", ".join(str(path) for path in data)
-    _finish("rram", fit, report, None, out, as_json)
+    _finish("rram", fit, prior, report, None, out, as_json)
 
 
 @calibrate_app.command("neuron")

@@ -36,8 +36,8 @@ ParamOption = Annotated[
     list[str] | None,
     typer.Option(
         "--param",
-        help="Override a device parameter, name=value in SI units (repeatable),"
-        " e.g. --param p_s_C_per_m2=0.2.",
+        help="Override a device parameter, name=value in SI units (repeatable), e.g."
+        " --param p_s_C_per_m2=0.2 (fecap) or --param gamma=15 (rram).",
     ),
 ]
 ChipOption = Annotated[
@@ -176,7 +176,12 @@ def rram(
         float, typer.Option("--sweep-rate-V-per-s", help="Ramp rate of the I-V sweep [V/s].")
     ] = 1.0,
     n_pulses: Annotated[
-        int, typer.Option("--n-pulses", help="SET pulses, then as many RESET pulses.")
+        int,
+        typer.Option(
+            "--n-pulses",
+            min=0,
+            help="SET pulses, then as many RESET pulses (0: the I-V sweep only).",
+        ),
     ] = 20,
     set_amplitude_V: Annotated[
         float, typer.Option("--set-amplitude-V", help="SET pulse amplitude [V] (> 0).")
@@ -234,12 +239,23 @@ def rram(
     files: list[Path] = []
     if out_dir is not None:
         result.iv.to_csv(out_dir / "rram_iv.csv", index=False)
-        result.pulses.to_csv(out_dir / "rram_pulses.csv", index=False)
         files += [
             out_dir / "rram_iv.csv",
-            out_dir / "rram_pulses.csv",
-            plot_iv(result.iv, out_dir / "rram_iv.png", compliance_A),
-            plot_conductance(result.pulses, out_dir / "rram_conductance.png"),
+            plot_iv(
+                result.iv,
+                out_dir / "rram_iv.png",
+                compliance_A,
+                result.iv_figures.v_set_V,
+                result.iv_figures.v_reset_V,
+            ),
+        ]
+        if result.pulses is not None:
+            result.pulses.to_csv(out_dir / "rram_pulses.csv", index=False)
+            files += [
+                out_dir / "rram_pulses.csv",
+                plot_conductance(result.pulses, out_dir / "rram_conductance.png"),
+            ]
+        files += [
             _write_json(
                 out_dir / "rram_figures.json",
                 {"chip": chip, "params": params.as_dict(), "figures": figures},

@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 import dataclasses
-import json
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bruno_hil.cli import app
+from bruno_hil.cli import INTERRUPTED, app
 from bruno_hil.cli.output import print_json
-from bruno_hil.devices import load_param_sets
 from bruno_hil.training import RunFolderError, Trainer, load_config
-
-DEVICE_PARAM_KEYS: dict[str, str] = {
-    "FeCapParams": "network.fecap",
-    "RRAMParams": "hil.rram",
-    "LIFParams": "network.lif",
-}
-"""Where each device parameter set of a ``--device-params`` file goes in the config."""
+from bruno_hil.training.device_params import device_overrides
+from bruno_hil.training.loop import CHECKPOINT_FILE
+from bruno_hil.training.report import summary_table
 
 
-def device_param_sets(path: Path) -> list[str]:
-    """``--set`` overrides (``key={field: value, ...}``) for the parameter sets in ``path``."""
-    return [
-        f"{DEVICE_PARAM_KEYS[name]}={json.dumps(params.as_dict())}"
-        for name, params in load_param_sets(path).items()
-    ]
+def interrupted_message(trainer: Trainer) -> str:
+    """What Ctrl-C left behind: the last checkpointed epoch and how to continue."""
+    run_dir, saved = trainer.run_dir, trainer.saved_epoch
+    if saved == 0:
+        return f"interrupted in epoch 1; no checkpoint yet in {run_dir}"
+    return (
+        f"interrupted; {run_dir / CHECKPOINT_FILE} keeps epoch {saved} of"
+        f" {trainer.config.training.epochs}; continue with: bruno-hil train --resume {run_dir}"
+    )
 
 
 @app.command("train")
@@ -61,13 +59,22 @@ def train(
         typer.Option("--resume", help="Continue the run in this folder from its checkpoint."),
     ] = None,
     device_params: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--device-params",
-            help="Device parameter file (as `bruno-hil calibrate` writes it): FeCapParams"
-            " set network.fecap, RRAMParams hil.rram, LIFParams network.lif; --set wins.",
+            help="Device parameter file (as `bruno-hil calibrate` writes it; repeat to"
+            " combine): FeCapParams set network.fecap and hil.fecap, RRAMParams hil.rram,"
+            " LIFParams network.lif; a bench: section is not used; --set wins.",
         ),
     ] = None,
+    device_params_to: Annotated[
+        str,
+        typer.Option(
+            "--device-params-to",
+            help="Where --device-params go: both (the surrogate's model and the chip's"
+            " devices), surrogate or chip.",
+        ),
+    ] = "both",
     sets: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a config key, e.g. --set training.epochs=5."),
@@ -86,7 +93,7 @@ def train(
 ) -> None:
     """Train on the synthetic Braille (or Randman) set with BRUNO gradients."""
     if resume is not None:
-        if config is not None or sets or device_params is not None:
+        if config is not None or sets or device_params:
             raise RunFolderError(
                 f"--resume {resume}: the run's own {resume / 'config.yaml'} is used;"
                 " drop --config/--set/--device-params"
@@ -109,23 +116,39 @@ def train(
             )
         source = saved.open_chip()
         trainer = Trainer.resume(resume, source)
+        typer.echo(
+            f"resuming {resume} at epoch {trainer.epoch + 1} of {trainer.config.training.epochs}"
+            f" ({trainer.epoch} done, from its {CHECKPOINT_FILE})",
+            err=True,
+        )
     else:
         extra = [
             *([f"chip={chip}"] if chip else []),
             *([f"hil.scheduler={scheduler}"] if scheduler else []),
         ]
-        from_file = device_param_sets(device_params) if device_params is not None else []
-        run_config = load_config(config, [*from_file, *(sets or []), *extra])
+        devices = device_overrides(device_params or [], device_params_to)
+        for note in devices.notes:
+            typer.echo(f"note: {note}", err=True)
+        run_config = load_config(config, [*(sets or []), *extra], devices.overrides)
         run_dir = out or Path("runs") / time.strftime("train-%Y%m%d-%H%M%S", time.gmtime())
         source = run_config.open_chip()
         trainer = Trainer.create(run_config, run_dir, source)
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        trainer.stop_requested = True  # in case the KeyboardInterrupt is swallowed
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = trainer.fit(stop_after=stop_after)
+    except KeyboardInterrupt:
+        typer.echo(interrupted_message(trainer), err=True)
+        raise typer.Exit(INTERRUPTED) from None
     finally:
+        signal.signal(signal.SIGINT, previous)
         if source is not None:
             source.close()
     if as_json:
         print_json(result)
     else:
-        for key, value in result.items():
-            typer.echo(f"{key}: {value}")
+        typer.echo(summary_table(result))

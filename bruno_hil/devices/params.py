@@ -108,10 +108,18 @@ class DeviceParams:
     @classmethod
     def from_file(cls: type[P], path: str | Path) -> P:
         """Load from a YAML or JSON file: either a flat mapping of field to value, or a
-        mapping with this class's name as a key (as ``calibrate`` writes them)."""
+        mapping with this class's name as a key (as ``calibrate`` writes them); a file of
+        sections without this class's is refused, naming what it holds."""
         data = _read_mapping(Path(path))
         if cls.__name__ in data:
             data = data[cls.__name__]
+        else:
+            held = [str(key) for key in data if key in _classes() or key in NOTE_SECTIONS]
+            if held:
+                raise ParameterError(
+                    f"{path}: holds {', '.join(held)}, no {cls.__name__} section; give the"
+                    f" file of this device (as `bruno-hil calibrate` writes it)"
+                )
         return cls.from_mapping(data, str(path))
 
     @classmethod
@@ -123,19 +131,24 @@ class DeviceParams:
     @classmethod
     def from_mapping(cls: type[P], data: Any, source: str) -> P:
         """Build from a mapping of field names to numbers; errors name ``source``."""
-        if not isinstance(data, Mapping):
-            raise ParameterError(f"{source}: expected a mapping of parameter names to values")
-        values: dict[str, float] = {}
-        for key, value in data.items():
-            try:
-                if isinstance(value, bool):  # YAML's true/false/yes/no are not 1.0/0.0
-                    raise TypeError
-                values[str(key)] = float(value)
-            except (TypeError, ValueError):
-                raise ParameterError(
-                    f"{source}: field {key!r}: expected a number, got {value!r}"
-                ) from None
-        return cls().replace(source=source, **values)
+        return cls().replace(source=source, **_numbers(data, source))
+
+
+def _numbers(data: Any, source: str) -> dict[str, float]:
+    """``data``, a mapping of names to numbers, as floats; errors name ``source``."""
+    if not isinstance(data, Mapping):
+        raise ParameterError(f"{source}: expected a mapping of parameter names to values")
+    values: dict[str, float] = {}
+    for key, value in data.items():
+        try:
+            if isinstance(value, bool):  # YAML's true/false/yes/no are not 1.0/0.0
+                raise TypeError
+            values[str(key)] = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"{source}: field {key!r}: expected a number, got {value!r}"
+            ) from None
+    return values
 
 
 def _read_mapping(path: Path) -> Mapping[str, Any]:
@@ -145,17 +158,33 @@ def _read_mapping(path: Path) -> Mapping[str, Any]:
     return data
 
 
+NOTE_SECTIONS: tuple[str, ...] = ("calibration", "bench")
+"""Sections of a parameter file that are notes, not device parameters: ``calibration``
+(how the set was fitted) and ``bench`` (quantities of the measurement set-up fitted along
+with the device, such as the fixture's capacitance; :func:`bench_quantities`)."""
+
+
+def _classes() -> dict[str, type[DeviceParams]]:
+    return {c.__name__: c for c in (FeCapParams, RRAMParams, LIFParams)}
+
+
+def bench_quantities(path: str | Path) -> dict[str, float]:
+    """The ``bench:`` section of a parameter file (field -> value in SI units; empty when
+    there is none): what a calibration fitted of the set-up, not of the device."""
+    return _numbers(_read_mapping(Path(path)).get("bench") or {}, f"{path}: bench")
+
+
 def load_param_sets(path: str | Path) -> dict[str, DeviceParams]:
     """Every device parameter set in a file, by class name: sections named after the
     classes (``FeCapParams:``, ``RRAMParams:``, as ``calibrate`` writes them, with its
-    ``calibration:`` notes, which are skipped), or one flat mapping whose fields all belong
+    :data:`NOTE_SECTIONS`, which are skipped), or one flat mapping whose fields all belong
     to one class."""
     path = Path(path)
     data = _read_mapping(path)
-    classes = {c.__name__: c for c in (FeCapParams, RRAMParams, LIFParams)}
+    classes = _classes()
     named = [key for key in data if key in classes]
     if named:
-        extra = [str(key) for key in data if key not in classes and key != "calibration"]
+        extra = [str(key) for key in data if key not in classes and key not in NOTE_SECTIONS]
         if extra:
             raise ParameterError(
                 f"{path}: unknown section(s) {', '.join(extra)}; known: {', '.join(classes)}"

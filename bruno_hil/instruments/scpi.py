@@ -104,6 +104,13 @@ class ScpiInstrument:
         read_termination: str = "\n",
         write_termination: str = "\n",
     ) -> None:
+        try:
+            pyvisa.rname.parse_resource_name(resource)
+        except pyvisa.rname.InvalidResourceName as err:
+            raise InstrumentConnectionError(
+                f"{resource!r} is not a VISA resource name ({err}); expected e.g."
+                " TCPIP0::127.0.0.1::5025::SOCKET or GPIB0::22::INSTR"
+            ) from None
         self.resource = resource
         self.retry = retry or RetryPolicy()
         self.reconnects = 0

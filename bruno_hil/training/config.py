@@ -183,7 +183,7 @@ class TrainingConfig:
     eval_every: int = 1
     """Evaluate on the test set every this many epochs (and after the last)."""
     progress: bool = True
-    """Show a tqdm progress bar on stderr."""
+    """Show tqdm progress bars on stderr (a line per epoch is printed either way)."""
 
     def check(self) -> None:
         check_positive("training.epochs", self.epochs)
@@ -360,8 +360,13 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_config(path: Path | None = None, sets: Iterable[str] = ()) -> RunConfig:
-    """Defaults, updated by the YAML file ``path`` (if any), then by ``--set`` overrides."""
+def load_config(
+    path: Path | None = None,
+    sets: Iterable[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+) -> RunConfig:
+    """Defaults, updated by the YAML file ``path`` (if any), then by ``overrides`` (a nested
+    mapping, e.g. from ``--device-params``), then by ``--set`` overrides."""
     data: dict[str, Any] = {}
     source = "defaults"
     if path is not None:
@@ -370,6 +375,9 @@ def load_config(path: Path | None = None, sets: Iterable[str] = ()) -> RunConfig
         if loaded is not None and not isinstance(loaded, Mapping):
             raise ConfigError(f"{path}: expected a mapping of sections, got {loaded!r}")
         data = dict(loaded or {})
+    if overrides:
+        data = _merge(data, overrides)
+        source = f"{source} + --device-params"
     sets = list(sets)
     if sets:
         data = _merge(data, parse_sets(sets))

@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import sys
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,12 +31,18 @@ from bruno_hil.errors import BrunoHilError
 from bruno_hil.folders import writable_folder
 from bruno_hil.training.config import DataConfig, RunConfig, load_config
 from bruno_hil.training.network import ChipReads, Network, Pass, Records, logits
+from bruno_hil.training.report import chip_phase_message, epoch_line
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
 CHECKPOINT_FILE = "checkpoint.pt"
 BEST_FILE = "best.pt"
 CHIP_ERRORS_FILE = "chip_errors.txt"
+PLOTTED_SAMPLES = (16, 4)
+"""Test samples the plots choose their sample from (surrogate, chip: each costs a run)."""
 
 
 class RunFolderError(BrunoHilError):
@@ -244,6 +251,12 @@ class Trainer:
         )
         self.optimizer = torch.optim.Adamax(self.network.parameters(), lr=config.training.lr)
         self.epoch = 0
+        """Epochs done."""
+        self.saved_epoch = 0
+        """Epochs done as of the checkpoint on disk."""
+        self.stop_requested = False
+        """Set (e.g. by a SIGINT handler) to stop at the next batch with KeyboardInterrupt:
+        a Ctrl-C that Python swallows (raised inside a ``__del__``) still stops the run."""
         self.history: list[dict[str, float]] = []
 
     @classmethod
@@ -271,7 +284,7 @@ class Trainer:
         state = load_checkpoint(run_dir / CHECKPOINT_FILE)
         trainer.network.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])
-        trainer.epoch = int(state["epoch"])
+        trainer.epoch = trainer.saved_epoch = int(state["epoch"])
         trainer.history = list(state["history"])
         _set_rng_state(state["rng"])
         return trainer
@@ -303,7 +316,9 @@ class Trainer:
             leave=False,
         )
         ran = 0
+        self._show_chip_progress(chip, bar)
         for k, start in enumerate(bar):
+            self._check_stop()
             inputs, labels = self.data.batch("train", order[start : start + size])
             loss, n_ok, _, reads = batch_loss(self.network, inputs, labels, chip)
             ran += _ran(reads, len(labels))
@@ -318,7 +333,24 @@ class Trainer:
             correct += n_ok
             bar.set_postfix(loss=f"{loss.item():.3f}")
         self._check_ran(chip, ran, f"epoch {epoch + 1}'s training pass")
+        self._show_chip_progress(chip, None)
         return total_loss / len(order), correct / len(order)
+
+    def _check_stop(self) -> None:
+        if self.stop_requested:
+            raise KeyboardInterrupt
+
+    def _show_chip_progress(self, chip: Chip | None, bar: tqdm | None) -> None:
+        """Let ``chip`` report its samples on ``bar`` (a chip batch takes minutes; None:
+        stop reporting)."""
+        if chip is not None and self.config.training.progress:
+            chip.progress = (
+                None
+                if bar is None
+                else lambda layer, done, total: bar.set_postfix_str(
+                    f"chip {layer}: sample {done}/{total}"
+                )
+            )
 
     @torch.no_grad()
     def evaluate(self, chip: Chip | None = None) -> dict[str, float]:
@@ -335,7 +367,15 @@ class Trainer:
         total_loss, correct, agree, count_err, failed = 0.0, 0, 0, 0.0, 0
         surrogate_correct = 0
         activity = LayerActivity()
-        for start in range(0, n, size):
+        batches = tqdm(
+            range(0, n, size),
+            desc=f"test on the {chip.name} chip" if chip is not None else "test",
+            disable=chip is None or not self.config.training.progress,
+            leave=False,
+        )
+        self._show_chip_progress(chip, batches)
+        for start in batches:
+            self._check_stop()
             inputs, labels = self.data.batch("test", np.arange(start, min(start + size, n)))
             loss, n_ok, records, reads = batch_loss(self.network, inputs, labels, chip)
             total_loss += loss.item() * len(labels)
@@ -351,6 +391,7 @@ class Trainer:
                 failed += len(labels) - _ran(reads, len(labels))
                 tally_fidelity(fidelity, reads, s_records)
         self._check_ran(chip, n - failed, "the test pass")
+        self._show_chip_progress(chip, None)
         result = {"test_loss": total_loss / n, "test_acc": correct / n, **activity.as_dict()}
         if chip is not None:
             result.update(
@@ -375,6 +416,7 @@ class Trainer:
             },
             self.run_dir / CHECKPOINT_FILE,
         )
+        self.saved_epoch = self.epoch
         tmp = self.run_dir / (METRICS_FILE + ".tmp")
         pd.DataFrame(self.history).to_csv(tmp, index=False)
         os.replace(tmp, self.run_dir / METRICS_FILE)
@@ -403,11 +445,14 @@ class Trainer:
         cfg = self.config.training
         last = cfg.epochs if stop_after is None else min(cfg.epochs, self.epoch + stop_after)
         best = max((row["test_acc"] for row in self.history if "test_acc" in row), default=-1.0)
+        first = self.epoch
         while self.epoch < last:
+            chip = self.chip_for(self.epoch)
+            if chip is not None and (self.epoch == first or self.chip_for(self.epoch - 1) is None):
+                self._say(chip_phase_message(self.config, chip, self.epoch + 1))
             t0 = time.perf_counter()
             train_loss, train_acc = self.train_epoch(self.epoch)
             train_time = time.perf_counter() - t0
-            chip = self.chip_for(self.epoch)
             self.epoch += 1
             row = {"epoch": self.epoch, "train_loss": train_loss, "train_acc": train_acc}
             row["on_chip"] = chip is not None
@@ -422,22 +467,41 @@ class Trainer:
                 self._write_chip_errors(chip)
             self.history.append(row)
             self._checkpoint()
+            self._say(epoch_line(row, cfg.epochs))
         if self.epoch >= cfg.epochs:
             self.plot()
         return self.summary()
 
-    def plot(self) -> None:
-        """Write the learning curves, a spike raster and neuron traces (PNG)."""
+    def _say(self, line: str) -> None:
+        """A line on stderr, above the progress bars if there are any (a run without
+        ``training.progress`` still says how each epoch went)."""
+        tqdm.write(line, file=sys.stderr)
+        sys.stderr.flush()  # before what comes on stdout after it
+
+    def plot(self) -> dict[str, Figure]:
+        """Write the learning curves, a spike raster and neuron traces (PNG) of one
+        representative test sample (correct, spiking, among the first few; on the chip
+        when the run ended there); returns the figures by file name."""
         from bruno_hil.training import plots
 
-        plots.plot_curves(pd.DataFrame(self.history), self.run_dir / "curves.png")
+        chip = self.chip_for(self.epoch - 1)
         with torch.no_grad():
             self.network.eval()
-            n = min(4, len(self.data.y_test))
+            n = min(PLOTTED_SAMPLES[chip is not None], len(self.data.y_test))
             inputs, labels = self.data.batch("test", np.arange(n))
-            _, records, _ = forward(self.network, inputs, self.chip_for(self.epoch - 1))
-        plots.plot_raster(inputs, records, int(labels[0]), self.run_dir / "raster.png")
-        plots.plot_traces(records, self.data.dt_s, self.run_dir / "traces.png")
+            out, records, _ = forward(self.network, inputs, chip)
+        scores = logits(self.network.config, out)
+        k = plots.representative_sample(scores, labels, out)
+        label, answer = int(labels[k]), plots.answer(scores[k])
+        layers = {name: getattr(self.network, name).params for name in records}
+        figures = {
+            "curves.png": plots.curves_figure(pd.DataFrame(self.history), 1 / self.data.n_classes),
+            "raster.png": plots.raster_figure(inputs, records, k, label, answer, self.data.dt_s),
+            "traces.png": plots.traces_figure(records, layers, k, self.data.dt_s),
+        }
+        for name, fig in figures.items():
+            plots.save(fig, self.run_dir / name)
+        return figures
 
     def summary(self) -> dict[str, Any]:
         """The final figures of the run so far."""

@@ -1,0 +1,103 @@
+"""What a run tells its user in words: one line per epoch, a note when the chip phase
+starts, and the final summary as a small table (``--json`` prints the raw figures)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bruno_hil.chip import Chip
+from bruno_hil.training.config import RunConfig
+
+
+def _acc(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def epoch_line(row: dict[str, Any], epochs: int) -> str:
+    """One finished epoch (a ``metrics.csv`` row): where its forward pass ran, train loss and
+    accuracy, test accuracy (and the surrogate's on the chip's test) and its time [s]."""
+    where = "chip" if row.get("on_chip") else "surrogate"
+    parts = [
+        f"epoch {row['epoch']:>{len(str(epochs))}}/{epochs} [{where}]",
+        f"train loss {row['train_loss']:.3f} acc {_acc(row['train_acc'])}",
+    ]
+    if "test_acc" in row:
+        test = f"test acc {_acc(row['test_acc'])}"
+        if "surrogate_test_acc" in row:
+            test += f" (surrogate {_acc(row['surrogate_test_acc'])})"
+        parts.append(test)
+    parts.append(f"train {row['epoch_time_s']:.1f} s")
+    return " | ".join(parts)
+
+
+def chip_phase_message(config: RunConfig, chip: Chip, first_epoch: int) -> str:
+    """The note printed when the chip takes over the forward pass at ``first_epoch``
+    (1-based)."""
+    samples = config.hil.samples_per_epoch
+    per_epoch = "all training samples" if samples is None else f"{samples} training samples"
+    return (
+        f"chip phase: from epoch {first_epoch} of {config.training.epochs} the forward pass"
+        f" of {', '.join(chip.layers)} runs on the {chip.name} chip ({per_epoch} per epoch,"
+        " then the whole test set on the chip); each sample is a circuit simulation or"
+        " measurement, so these epochs are much slower"
+    )
+
+
+def _row(label: str, *cells: str) -> str:
+    return f"  {label:<34}" + "".join(f"{cell:>11}" for cell in cells)
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    """The final figures of :meth:`~bruno_hil.training.Trainer.summary` as a table: test
+    accuracy on the chip next to the surrogate's on the same weights and inputs, their
+    agreement and fidelity, and the time and failures of the chip."""
+    state = "complete" if summary["complete"] else "stopped, resumable"
+    lines = [
+        f"run {summary['run_dir']}: {summary['epochs_done']}/{summary['epochs']} epochs"
+        f" ({state}); {summary['neuron']} neurons, {summary['n_train']} train /"
+        f" {summary['n_test']} test samples, chance {_acc(summary['chance'])}",
+    ]
+    on_chip = "surrogate_test_acc" in summary
+    if on_chip:
+        lines.append(_row("", "chip", "surrogate"))
+        lines.append(
+            _row("test accuracy", _acc(summary["test_acc"]), _acc(summary["surrogate_test_acc"]))
+        )
+    else:
+        lines.append(_row("", "surrogate"))
+        lines.append(_row("test accuracy", _acc(summary["test_acc"])))
+    lines += [
+        _row("best test accuracy (any epoch)", _acc(summary["best_test_acc"])),
+        _row("last train accuracy", _acc(summary["train_acc"])),
+        _row("training time [s]", f"{summary['train_time_s']:.1f}"),
+    ]
+    if on_chip:
+        lines += [
+            _row("prediction agreement chip/surr.", _acc(summary["chip_surrogate_agreement"])),
+            _row("output spike-count error", f"{summary['spike_count_mae']:.2f}"),
+        ]
+        for key, label, unit in (
+            ("fidelity_v_rmse_V", "membrane V rmse", "V"),
+            ("fidelity_p_rmse_C_per_m2", "polarization P rmse", "C/m^2"),
+            ("fidelity_crossbar_rel_err", "crossbar current rel. error", ""),
+        ):
+            if key in summary and not math.isnan(summary[key]):
+                lines.append(_row(f"{label}{f' [{unit}]' if unit else ''}", f"{summary[key]:.3g}"))
+    chip = summary.get("chip")
+    if chip:
+        lines += [
+            _row("chip samples run", str(chip["chip_samples"])),
+            _row("chip time [s] (per sample)", f"{chip['chip_wall_s']:.1f}")
+            + f" ({chip['chip_wall_s_per_sample']:.2f})",
+            _row("chip failed samples (retried runs)", str(chip["chip_failed_samples"]))
+            + f" ({chip['chip_retried_runs']})",
+        ]
+        if on_chip:
+            lines.append(
+                _row("failed test samples (last test)", str(summary["chip_failed_test_samples"]))
+            )
+    return "\n".join(lines)
+
+
+__all__ = ["chip_phase_message", "epoch_line", "summary_table"]
