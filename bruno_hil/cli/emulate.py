@@ -1,6 +1,7 @@
 """``bruno-hil emulate``: serve an emulated instrument with an ngspice device under test.
 
-``--device rram`` serves a Keithley 2400-class SMU with an RRAM cell, ``--device fecap``
+``--device rram`` serves a Keithley 2400-class SMU with an RRAM cell (``--smu 2450``: a
+2450), ``--device fecap``
 a ferroelectric tester (waveform source + digitizer) with a FeCap, ``--device felif`` a
 neuron tester (current-list source + spike counter) with a FeLIF neuron circuit (the
 bench of ``train --chip visa://...``), on 127.0.0.1:``--port``
@@ -21,7 +22,7 @@ import typer
 
 from bruno_hil.cli import app
 from bruno_hil.cli.output import print_json
-from bruno_hil.emulator import DEVICES, make_server
+from bruno_hil.emulator import DEVICES, SMUS, make_server
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -33,6 +34,14 @@ def emulate(
     device: Annotated[
         str, typer.Option("--device", help=f"Device under test: {' | '.join(DEVICES)}.")
     ] = "rram",
+    smu: Annotated[
+        str,
+        typer.Option(
+            "--smu",
+            help=f"SMU model in front of an rram cell: {' | '.join(SMUS)} (the 2450 speaks"
+            " its own SCPI or, after *LANG SCPI2400, the 2400's).",
+        ),
+    ] = "2400",
     port: Annotated[
         int, typer.Option("--port", help="TCP port on 127.0.0.1 (0: a free port).", min=0)
     ] = 5025,
@@ -53,7 +62,7 @@ def emulate(
 ) -> None:
     """Serve an emulated SMU (rram), ferroelectric tester (fecap) or neuron tester (felif)
     over SCPI on 127.0.0.1."""
-    server = make_server(device, port, fault, param)
+    server = make_server(device, port, fault, param, smu)
     info = {
         "device": device,
         "resource": server.resource,

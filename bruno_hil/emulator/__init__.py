@@ -1,7 +1,8 @@
 """A SCPI instrument emulator whose device under test is the ngspice compact model.
 
 ``bruno-hil emulate --device rram|fecap|felif`` serves, on 127.0.0.1, a Keithley
-2400-class SMU with an RRAM cell (:mod:`.keithley`), a ferroelectric tester with a FeCap
+2400-class SMU with an RRAM cell (:mod:`.keithley`; ``--smu 2450``: a 2450 speaking its own
+dialect or the 2400's, :mod:`.keithley2450`), a ferroelectric tester with a FeCap
 (:mod:`.tester`) or a neuron tester with a FeLIF neuron circuit (:mod:`.neuron`), over a
 raw SCPI socket (:mod:`.server`), with optional faults (:mod:`.faults`). The device keeps
 its state between commands (:mod:`.dut`; the neuron rests between runs), so the pyvisa
@@ -14,6 +15,7 @@ from __future__ import annotations
 from bruno_hil.devices.params import FeCapParams, RRAMParams
 from bruno_hil.emulator.faults import Fault, FaultPlan, FaultSpecError, parse_fault
 from bruno_hil.emulator.keithley import EmulatedSmu
+from bruno_hil.emulator.keithley2450 import EmulatedSmu2450
 from bruno_hil.emulator.neuron import EmulatedNeuronTester
 from bruno_hil.emulator.scpi import EmulatedInstrument
 from bruno_hil.emulator.server import HOST, ScpiServer
@@ -23,13 +25,21 @@ from bruno_hil.errors import BrunoHilError
 DEVICES: tuple[str, ...] = ("rram", "fecap", "felif")
 """What ``--device`` accepts: ``rram`` (behind an SMU), ``fecap`` (on a tester),
 ``felif`` (a FeLIF neuron on a neuron tester)."""
+SMUS: tuple[str, ...] = ("2400", "2450")
+"""What ``--smu`` accepts: the SMU model an ``rram`` device sits behind."""
 
 
-def make_instrument(device: str, overrides: list[str] | None = None) -> EmulatedInstrument:
+def make_instrument(
+    device: str, overrides: list[str] | None = None, smu: str = "2400"
+) -> EmulatedInstrument:
     """The emulated instrument of ``device`` with its parameters (``name=value``
-    overrides, SI units, as ``--param`` takes them)."""
+    overrides, SI units, as ``--param`` takes them); an ``rram`` cell sits behind the
+    SMU model ``smu``."""
+    if smu not in SMUS:
+        raise BrunoHilError(f"--smu {smu!r}: choose one of {', '.join(SMUS)}")
     if device == "rram":
-        return EmulatedSmu(RRAMParams().with_overrides(overrides or []))
+        smu_class = EmulatedSmu2450 if smu == "2450" else EmulatedSmu
+        return smu_class(RRAMParams().with_overrides(overrides or []))
     if device == "fecap":
         return EmulatedTester(FeCapParams().with_overrides(overrides or []))
     if device == "felif":
@@ -38,12 +48,17 @@ def make_instrument(device: str, overrides: list[str] | None = None) -> Emulated
 
 
 def make_server(
-    device: str, port: int = 0, faults: list[str] | None = None, params: list[str] | None = None
+    device: str,
+    port: int = 0,
+    faults: list[str] | None = None,
+    params: list[str] | None = None,
+    smu: str = "2400",
 ) -> ScpiServer:
-    """A (not yet started) server of ``device`` on ``port`` (0: a free one), with the
-    ``--fault`` specs ``faults``; a port that cannot be bound raises a clear error."""
+    """A (not yet started) server of ``device`` (behind the SMU model ``smu``) on ``port``
+    (0: a free one), with the ``--fault`` specs ``faults``; a port that cannot be bound
+    raises a clear error."""
     plan = FaultPlan.parse(faults)
-    instrument = make_instrument(device, params)
+    instrument = make_instrument(device, params, smu)
     try:
         return ScpiServer(instrument, port, plan)
     except OSError as err:
@@ -53,8 +68,10 @@ def make_server(
 __all__ = [
     "DEVICES",
     "HOST",
+    "SMUS",
     "EmulatedNeuronTester",
     "EmulatedSmu",
+    "EmulatedSmu2450",
     "EmulatedTester",
     "Fault",
     "FaultPlan",

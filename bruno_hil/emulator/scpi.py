@@ -98,23 +98,28 @@ class Command:
         return header_regex(self.pattern)
 
 
-def split_units(message: str) -> list[str]:
-    """The program message units of one message (``;``-separated, quotes respected)."""
-    units, current, quote = [], [], ""
-    for char in message:
-        if quote:
+def split_quoted(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside quoted strings, each part stripped."""
+    parts, current, quote_char = [], [], ""
+    for char in text:
+        if quote_char:
             current.append(char)
-            quote = "" if char == quote else quote
+            quote_char = "" if char == quote_char else quote_char
         elif char in "\"'":
-            quote = char
+            quote_char = char
             current.append(char)
-        elif char == ";":
-            units.append("".join(current).strip())
+        elif char == separator:
+            parts.append("".join(current).strip())
             current = []
         else:
             current.append(char)
-    units.append("".join(current).strip())
-    return [u for u in units if u]
+    parts.append("".join(current).strip())
+    return parts
+
+
+def split_units(message: str) -> list[str]:
+    """The program message units of one message (``;``-separated, quotes respected)."""
+    return [u for u in split_quoted(message, ";") if u]
 
 
 NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -273,7 +278,7 @@ class EmulatedInstrument:
         self.esr = 1 << 7  # power on
         self.ese = 0
         self.sre = 0
-        common = [
+        self.common = [
             Command("*IDN?", lambda _: self.idn),
             Command("*RST", lambda _: self.reset()),
             Command("*CLS", lambda _: self.clear_status()),
@@ -290,7 +295,11 @@ class EmulatedInstrument:
             Command("SYSTem:ERRor[:NEXT]?", lambda _: self.next_error()),
             Command("SYSTem:ERRor:COUNt?", lambda _: str(len(self.errors))),
         ]
-        self._table = [(c.regex, c.handler) for c in [*common, *self.commands()]]
+        self.use_commands(self.commands())
+
+    def use_commands(self, commands: list[Command]) -> None:
+        """Serve :attr:`common` and ``commands`` from now on (a dialect switch)."""
+        self._table = [(c.regex, c.handler) for c in [*self.common, *commands]]
 
     def commands(self) -> list[Command]:
         """The instrument's own command set (besides the common commands)."""
@@ -377,5 +386,6 @@ __all__ = [
     "parse_floats",
     "parse_int",
     "quote",
+    "split_quoted",
     "split_units",
 ]
