@@ -7,7 +7,8 @@ neuron tester (current-list source + spike counter) with a FeLIF neuron circuit 
 bench of ``train --chip visa://...``), on 127.0.0.1:``--port``
 (raw SCPI socket, ``\\n`` termination; VISA resource ``TCPIP0::127.0.0.1::<port>::SOCKET``).
 It prints the resource it serves and runs until Ctrl-C (or SIGTERM). ``--fault`` injects
-faults (see :mod:`bruno_hil.emulator.faults`); ``--param`` sets the device's parameters.
+faults (see :mod:`bruno_hil.emulator.faults`); ``--param`` sets the device's parameters;
+``--watchdog`` switches the output off when the last connection drops.
 With ``--json`` it prints a JSON object with the address when it starts and one with the
 results (commands served, faults fired) last, when it stops.
 """
@@ -58,11 +59,15 @@ def emulate(
         list[str] | None,
         typer.Option("--param", help="Device parameter name=value in SI units (repeatable)."),
     ] = None,
+    watchdog: Annotated[
+        bool,
+        typer.Option("--watchdog", help="Switch the output off when the last connection drops."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON objects.")] = False,
 ) -> None:
     """Serve an emulated SMU (rram), ferroelectric tester (fecap) or neuron tester (felif)
     over SCPI on 127.0.0.1."""
-    server = make_server(device, port, fault, param, smu)
+    server = make_server(device, port, fault, param, smu, watchdog)
     info = {
         "device": device,
         "resource": server.resource,

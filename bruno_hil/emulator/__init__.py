@@ -53,14 +53,15 @@ def make_server(
     faults: list[str] | None = None,
     params: list[str] | None = None,
     smu: str = "2400",
+    watchdog: bool = False,
 ) -> ScpiServer:
     """A (not yet started) server of ``device`` (behind the SMU model ``smu``) on ``port``
-    (0: a free one), with the ``--fault`` specs ``faults``; a port that cannot be bound
-    raises a clear error."""
+    (0: a free one), with the ``--fault`` specs ``faults`` and the ``--watchdog``; a port
+    that cannot be bound raises a clear error."""
     plan = FaultPlan.parse(faults)
     instrument = make_instrument(device, params, smu)
     try:
-        return ScpiServer(instrument, port, plan)
+        return ScpiServer(instrument, port, plan, watchdog=watchdog)
     except OSError as err:
         raise BrunoHilError(f"--port {port}: cannot serve on {HOST}:{port}: {err}") from None
 
