@@ -3,7 +3,8 @@
 ``bruno-hil emulate --device rram|fecap|felif`` serves, on 127.0.0.1, a Keithley
 2400-class SMU with an RRAM cell (:mod:`.keithley`; ``--smu 2450``: a 2450 speaking its own
 dialect or the 2400's, :mod:`.keithley2450`), a ferroelectric tester with a FeCap
-(:mod:`.tester`) or a neuron tester with a FeLIF neuron circuit (:mod:`.neuron`), over a
+(:mod:`.tester`; ``--scope-port``: with an oscilloscope watching it, :mod:`.scope`) or a
+neuron tester with a FeLIF neuron circuit (:mod:`.neuron`), over a
 raw SCPI socket (:mod:`.server`), with optional faults (:mod:`.faults`). The device keeps
 its state between commands (:mod:`.dut`; the neuron rests between runs), so the pyvisa
 drivers of :mod:`bruno_hil.instruments` meet real hysteresis, switching and compliance.
@@ -17,6 +18,7 @@ from bruno_hil.emulator.faults import Fault, FaultPlan, FaultSpecError, parse_fa
 from bruno_hil.emulator.keithley import EmulatedSmu
 from bruno_hil.emulator.keithley2450 import EmulatedSmu2450
 from bruno_hil.emulator.neuron import EmulatedNeuronTester
+from bruno_hil.emulator.scope import EmulatedScope
 from bruno_hil.emulator.scpi import EmulatedInstrument
 from bruno_hil.emulator.server import HOST, ScpiServer
 from bruno_hil.emulator.tester import EmulatedTester
@@ -66,11 +68,23 @@ def make_server(
         raise BrunoHilError(f"--port {port}: cannot serve on {HOST}:{port}: {err}") from None
 
 
+def make_scope_server(awg: ScpiServer, port: int = 0) -> ScpiServer:
+    """A (not yet started) oscilloscope server on ``port`` watching the tester that
+    ``awg`` serves (the AWG + scope FeCap bench, :mod:`.scope`)."""
+    if not isinstance(awg.instrument, EmulatedTester):
+        raise BrunoHilError("--scope-port: the scope watches a fecap tester (--device fecap)")
+    try:
+        return ScpiServer(EmulatedScope(awg.instrument), port)
+    except OSError as err:
+        raise BrunoHilError(f"--scope-port {port}: cannot serve on {HOST}:{port}: {err}") from None
+
+
 __all__ = [
     "DEVICES",
     "HOST",
     "SMUS",
     "EmulatedNeuronTester",
+    "EmulatedScope",
     "EmulatedSmu",
     "EmulatedSmu2450",
     "EmulatedTester",
@@ -79,6 +93,7 @@ __all__ = [
     "FaultSpecError",
     "ScpiServer",
     "make_instrument",
+    "make_scope_server",
     "make_server",
     "parse_fault",
 ]
