@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import pyvisa
+from scpi_session import error_queue
 
 from bruno_hil.characterize.ngspice_backend import NgspiceBackend
 from bruno_hil.characterize.stimulus import iv_setpoints
@@ -44,30 +44,6 @@ FAST = RetryPolicy(attempts=3, backoff_s=0.01, timeout_s=0.5)
 """A short timeout, so that delay and drop faults cost little test time."""
 
 
-@pytest.fixture
-def smu_server() -> Iterator[ScpiServer]:
-    with ScpiServer(EmulatedSmu()) as server:
-        yield server
-
-
-@pytest.fixture
-def raw(smu_server: ScpiServer) -> Iterator[pyvisa.resources.MessageBasedResource]:
-    rm = pyvisa.ResourceManager("@py")
-    session = rm.open_resource(
-        smu_server.resource, read_termination="\n", write_termination="\n", timeout=5000
-    )
-    yield session
-    session.close()
-    rm.close()
-
-
-def _errors(session: pyvisa.resources.MessageBasedResource) -> list[str]:
-    out = []
-    while (reply := session.query("SYST:ERR?")) != '0,"No error"':
-        out.append(reply)
-    return out
-
-
 # -- IEEE 488.2 and SCPI conformance ---------------------------------------------------------
 def test_common_commands_and_error_queue(raw: pyvisa.resources.MessageBasedResource) -> None:
     assert "2400" in raw.query("*IDN?").split(",")[1]
@@ -77,12 +53,12 @@ def test_common_commands_and_error_queue(raw: pyvisa.resources.MessageBasedResou
     raw.write(":SOUR:VOLT abc")
     raw.write(":SENS:CURR:PROT 5")  # beyond the 2400's 1.05 A
     assert raw.query("SYST:ERR:COUN?") == "3"
-    errors = _errors(raw)  # FIFO order, standard codes, the header named
+    errors = error_queue(raw)  # FIFO order, standard codes, the header named
     assert [e.split(",")[0] for e in errors] == ["-113", "-104", "-222"]
     assert ":BOGUS:CMD" in errors[0] and "Undefined header" in errors[0]
     for _ in range(12):
         raw.write("NOPE")
-    errors = _errors(raw)
+    errors = error_queue(raw)
     assert len(errors) == 10 and errors[-1].startswith("-350")  # queue overflow
     raw.write("NOPE")
     raw.write("*CLS")
@@ -97,12 +73,12 @@ def test_header_forms_and_compound_messages(raw: pyvisa.resources.MessageBasedRe
     raw.write("*RST")
     assert float(raw.query(":SOUR:VOLT?")) == 0.0
     assert float(raw.query(":SENS:CURR:PROT?")) == pytest.approx(105e-6)
-    assert _errors(raw) == []
+    assert error_queue(raw) == []
 
 
 def test_read_with_output_off_is_refused(raw: pyvisa.resources.MessageBasedResource) -> None:
     raw.write(":INIT")
-    assert _errors(raw)[0].startswith("803,")
+    assert error_queue(raw)[0].startswith("803,")
     raw.write(":FETC?")
     assert raw.query("SYST:ERR?").startswith("-230")  # no readings, no reply
 

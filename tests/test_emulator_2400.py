@@ -6,42 +6,14 @@ own Keithley 2400 drivers running I-V sweeps with compliance and the buffer path
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 import pyvisa
+from scpi_session import error_queue, stepped_currents
 
-from bruno_hil.emulator import EmulatedSmu, ScpiServer
+from bruno_hil.emulator import ScpiServer
 from bruno_hil.emulator.keithley import STORED_2400
-
-
-@pytest.fixture
-def smu_server() -> Iterator[ScpiServer]:
-    with ScpiServer(EmulatedSmu()) as server:
-        yield server
-
-
-@pytest.fixture
-def raw(smu_server: ScpiServer) -> Iterator[pyvisa.resources.MessageBasedResource]:
-    rm = pyvisa.ResourceManager("@py")
-    session = rm.open_resource(
-        smu_server.resource, read_termination="\n", write_termination="\n", timeout=5000
-    )
-    yield session
-    session.close()
-    rm.close()
-
-
-def _errors(session: pyvisa.resources.MessageBasedResource) -> list[str]:
-    out = []
-    while (reply := session.query("SYST:ERR?")) != '0,"No error"':
-        out.append(reply)
-    return out
-
-
-def _codes(session: pyvisa.resources.MessageBasedResource) -> list[int]:
-    return [int(e.split(",")[0]) for e in _errors(session)]
 
 
 # -- SCPI numeric parameters -----------------------------------------------------------------
@@ -56,7 +28,7 @@ def test_unit_suffixes_and_numeric_keywords(raw: pyvisa.resources.MessageBasedRe
     assert float(raw.query(":SENS:CURR:NPLC?")) == 0.01
     raw.write(":SOUR:DEL DEF")
     assert float(raw.query(":SOUR:DEL?")) == 0.01
-    assert _errors(raw) == []
+    assert error_queue(raw) == []
 
 
 @pytest.mark.parametrize(
@@ -77,7 +49,7 @@ def test_bad_parameters_get_the_standard_error(
     raw: pyvisa.resources.MessageBasedResource, command: str, code: int
 ) -> None:
     raw.write(command)
-    errors = _errors(raw)
+    errors = error_queue(raw)
     assert [int(e.split(",")[0]) for e in errors] == [code]
     assert len(errors[0]) < 200  # a bounded entry, whatever was sent
     assert float(raw.query(":SOUR:VOLT?")) == 0.0  # nothing applied
@@ -113,7 +85,7 @@ def test_every_stored_setting_answers_its_query(raw: pyvisa.resources.MessageBas
     assert float(raw.query(":TRIG:DEL?")) == 0.005
     for query in (":SOUR:VOLT:STAR?", ":SOUR:VOLT:STOP?", ":SOUR:VOLT:STEP?", ":ARM:COUN?"):
         assert raw.query(query)
-    assert _errors(raw) == []
+    assert error_queue(raw) == []
     raw.write("*RST")
     assert raw.query(":SENS:CURR:RANG?;:SYST:BEEP?") == "+1.050000000E-04;1"
 
@@ -136,15 +108,10 @@ def test_pymeasure_keithley2400_iv_sweep_with_compliance(smu_server: ScpiServer)
     assert smu.source_voltage_range == pytest.approx(2)
     smu.source_delay = 0.02
     smu.enable_source()
-    setpoints = np.concatenate([np.linspace(0.05, 1.2, 25), np.linspace(1.15, 0.05, 24)])
-    currents = []
-    for v in setpoints:
-        smu.source_voltage = float(v)
-        currents.append(smu.current)
+    i = stepped_currents(smu)
     smu.shutdown()
     assert smu.check_errors() == []
     smu.adapter.close()
-    i = np.array(currents)
     assert np.abs(i).max() <= 50e-6 * (1 + 1e-6)
     assert np.abs(i).max() > 0.99 * 50e-6  # it SET and hit the compliance
     assert i[-1] / i[0] > 10  # 0.05 V: HRS before, LRS after

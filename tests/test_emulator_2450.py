@@ -11,32 +11,16 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import pyvisa
+from scpi_session import error_queue, stepped_currents
 
 from bruno_hil.emulator import ScpiServer, make_instrument
 
 
 @pytest.fixture
-def server() -> Iterator[ScpiServer]:
+def smu_server() -> Iterator[ScpiServer]:
+    """A Keithley 2450 instead of conftest's 2400 (``raw`` opens a session on it)."""
     with ScpiServer(make_instrument("rram", smu="2450")) as served:
         yield served
-
-
-@pytest.fixture
-def raw(server: ScpiServer) -> Iterator[pyvisa.resources.MessageBasedResource]:
-    rm = pyvisa.ResourceManager("@py")
-    session = rm.open_resource(
-        server.resource, read_termination="\n", write_termination="\n", timeout=5000
-    )
-    yield session
-    session.close()
-    rm.close()
-
-
-def _errors(session: pyvisa.resources.MessageBasedResource) -> list[str]:
-    out = []
-    while (reply := session.query("SYST:ERR?")) != '0,"No error"':
-        out.append(reply)
-    return out
 
 
 def test_native_dialect_buffers_and_language(raw: pyvisa.resources.MessageBasedResource) -> None:
@@ -62,22 +46,22 @@ def test_native_dialect_buffers_and_language(raw: pyvisa.resources.MessageBasedR
     raw.write(":TRAC:DATA? 1, 2, 'iv', DATE")  # clock elements are refused
     raw.write(":TRAC:MAKE 'iv', 10")  # exists
     raw.write(":SOUR:VOLT:ILIM")  # missing parameter
-    assert [int(e.split(",")[0]) for e in _errors(raw)] == [-224, -221, -109]
+    assert [int(e.split(",")[0]) for e in error_queue(raw)] == [-224, -221, -109]
     raw.write("*LANG SCPI2400")  # the 2400's dialect, the same cell
     assert raw.query("*LANG?") == "SCPI2400" and "2400" in raw.query("*IDN?")
     raw.write(":FORM:ELEM CURR;:SOUR:VOLT 0.05")
     assert float(raw.query(":READ?")) > 10 * hrs  # still SET: LRS
     raw.write("*RST;*LANG TSP")
     assert raw.query("*LANG?") == "SCPI2400"  # kept by *RST; TSP refused
-    assert _errors(raw)[0].startswith("-224")
+    assert error_queue(raw)[0].startswith("-224")
 
 
-def test_pymeasure_keithley2450_iv_sweep_with_compliance(server: ScpiServer) -> None:
+def test_pymeasure_keithley2450_iv_sweep_with_compliance(smu_server: ScpiServer) -> None:
     """pymeasure's own 2450 driver: the compliance (``ILIM``) it sets is applied and
     read back, ``current`` is one reading, a point-by-point sweep SETs the cell."""
     from pymeasure.instruments.keithley import Keithley2450
 
-    smu = Keithley2450(server.resource, read_termination="\n")
+    smu = Keithley2450(smu_server.resource, read_termination="\n")
     smu.reset()
     smu.source_mode = "voltage"
     smu.source_voltage_range = 2
@@ -87,30 +71,25 @@ def test_pymeasure_keithley2450_iv_sweep_with_compliance(server: ScpiServer) -> 
     assert smu.compliance_current == pytest.approx(30e-6)
     assert smu.current_range == pytest.approx(1e-4) and smu.current_nplc == pytest.approx(0.1)
     smu.enable_source()
-    setpoints = np.concatenate([np.linspace(0.05, 1.2, 25), np.linspace(1.15, 0.05, 24)])
-    currents = []
-    for v in setpoints:
-        smu.source_voltage = float(v)
-        currents.append(smu.current)
+    i = stepped_currents(smu)
     # the 2450's :TRAC:STAT:AVER? is one value, of the readings (pymeasure's mean_current
     # indexes it as a list; its means property reads it)
-    assert smu.means == pytest.approx(np.mean(currents), rel=1e-6)
+    assert smu.means == pytest.approx(np.mean(i), rel=1e-6)
     smu.shutdown()
     assert smu.check_errors() == []
     smu.adapter.close()
-    i = np.array(currents)
     assert np.abs(i).max() <= 30e-6 * (1 + 1e-6) and np.abs(i).max() > 0.99 * 30e-6
     assert i[-1] / i[0] > 10  # 0.05 V: HRS before, LRS after
 
 
-def test_qcodes_keithley2450_sweep_with_compliance(server: ScpiServer) -> None:
+def test_qcodes_keithley2450_sweep_with_compliance(smu_server: ScpiServer) -> None:
     """QCoDeS's own 2450 driver: its constructor (``*LANG?``), source and sense modules,
     and its buffer-backed sweep (``:SOUR:SWE:VOLT:LIN``, ``:INIT``, ``:TRAC:DATA?``)
     measured into a QCoDeS dataset (``do0d``) within the current limit."""
     from qcodes.dataset import do0d, initialise_or_create_database_at, load_or_create_experiment
     from qcodes.instrument_drivers.Keithley import Keithley2450
 
-    smu = Keithley2450("smu2450", server.resource, terminator="\n")
+    smu = Keithley2450("smu2450", smu_server.resource, terminator="\n")
     try:
         smu.reset()
         smu.source_function("voltage")

@@ -78,12 +78,7 @@ def _block_end(tokens: list[_Token], start: int) -> int:
     """Index just past the statement starting at ``start`` (``begin ... end`` matched,
     else up to its ``;``; an ``if`` statement's ``else`` branch included)."""
     if tokens[start].text == "begin":
-        depth = 0
-        for k in range(start, len(tokens)):
-            depth += {"begin": 1, "end": -1}.get(tokens[k].text, 0)
-            if depth == 0:
-                return k + 1
-        return len(tokens)
+        return _matching(tokens, start, "begin", "end")
     k = start
     while k < len(tokens) and tokens[k].text != ";":
         if tokens[k].text == "begin":
@@ -96,11 +91,11 @@ def _block_end(tokens: list[_Token], start: int) -> int:
     return end
 
 
-def _paren_end(tokens: list[_Token], start: int) -> int:
-    """Index just past the parenthesis opened at ``start``."""
+def _matching(tokens: list[_Token], start: int, opening: str, closing: str) -> int:
+    """Index just past the ``closing`` token that matches the ``opening`` at ``start``."""
     depth = 0
     for k in range(start, len(tokens)):
-        depth += {"(": 1, ")": -1}.get(tokens[k].text, 0)
+        depth += {opening: 1, closing: -1}.get(tokens[k].text, 0)
         if depth == 0:
             return k + 1
     return len(tokens)
@@ -163,7 +158,7 @@ def state_variables(text: str) -> list[StateVariable]:
         while k < end:
             token = tokens[k]
             if token.text == "@" and k + 1 < end and tokens[k + 1].text == "(":
-                body = _paren_end(tokens, k + 1)
+                body = _matching(tokens, k + 1, "(", ")")
                 event_until = max(event_until, _block_end(tokens, body))
                 k = body
                 continue
