@@ -1,10 +1,14 @@
-"""A raw pyvisa session on an emulated instrument, and its error queue, for the SCPI
-emulator tests."""
+"""For the SCPI emulator tests: a raw pyvisa session on an emulated instrument, its error
+queue, a stepped sweep through a pymeasure driver, and a ``bruno-hil emulate`` process."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import pyvisa
@@ -44,3 +48,35 @@ def stepped_currents(smu: object) -> np.ndarray:
         smu.source_voltage = float(v)  # type: ignore[attr-defined]
         currents.append(smu.current)  # type: ignore[attr-defined]
     return np.array(currents)
+
+
+@dataclass
+class EmulateProcess:
+    """A ``bruno-hil emulate --json`` process: its start line (``info``), then, once it
+    has stopped, its ``returncode`` and its last JSON line (``final``)."""
+
+    info: dict
+    returncode: int | None = None
+    final: dict | None = None
+
+
+@contextmanager
+def emulate_process(*args: str) -> Iterator[EmulateProcess]:
+    """Run ``bruno-hil emulate ARGS --json`` in a real process for the block; SIGTERM at
+    its end."""
+    command = "from bruno_hil.cli import main; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", command, "emulate", *args, "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    served = EmulateProcess(json.loads(proc.stdout.readline()))
+    try:
+        yield served
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+        served.returncode = proc.returncode
+        lines = out.strip().splitlines()
+        served.final = json.loads(lines[-1]) if lines else None

@@ -5,14 +5,12 @@ arbitrary-waveform formats and ``FUNC?``, the emulated InfiniiVision-class scope
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
+from scpi_session import emulate_process
 
 from bruno_hil.characterize.ngspice_backend import NgspiceBackend
 from bruno_hil.devices.params import FeCapParams
@@ -113,19 +111,10 @@ def test_pymeasure_agilent33500_and_dsox1102g_measure_the_loop(
 def test_emulate_cli_serves_the_tester_with_a_scope() -> None:
     """``bruno-hil emulate --device fecap --scope-port 0`` serves both; the scope records
     the tester's play."""
-    command = "from bruno_hil.cli import main; main()"
-    args = ["emulate", "--device", "fecap", "--port", "0", "--scope-port", "0", "--json"]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", command, *args], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        info = json.loads(proc.stdout.readline())
+    with emulate_process("--device", "fecap", "--port", "0", "--scope-port", "0") as served:
+        info = served.info
         with AwgScopeBench(info["resource"], info["scope_resource"]) as pair:
             pair.configure()
             data = pair.waveform(T_S[:41], V_V[:41])
         assert data["charge_C"].abs().max() > 0 and len(data) == 41
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
-    assert proc.returncode == 0
+    assert served.returncode == 0

@@ -5,16 +5,13 @@ and measurements streamed to disk that survive an interruption and resume."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import pyvisa
-from scpi_session import error_queue
+from scpi_session import emulate_process, error_queue, raw_session
 
 from bruno_hil.characterize.ngspice_backend import NgspiceBackend
 from bruno_hil.characterize.stimulus import iv_setpoints
@@ -248,28 +245,17 @@ def test_resume_refuses_a_file_of_another_measurement(tmp_path: Path) -> None:
 
 # -- the command line ------------------------------------------------------------------------
 def test_emulate_cli_serves_until_terminated(tmp_path: Path) -> None:
-    command = "from bruno_hil.cli import main; main()"
-    args = ["emulate", "--device", "rram", "--port", "0", "--json", "--fault", "error:on=*TST?"]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", command, *args], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        info = json.loads(proc.stdout.readline())
+    args = ["--device", "rram", "--port", "0", "--fault", "error:on=*TST?"]
+    with emulate_process(*args) as served:
+        info = served.info
         assert info["chip"] == f"visa://{info['resource']}"
-        rm = pyvisa.ResourceManager("@py")
-        session = rm.open_resource(info["resource"], read_termination="\n", write_termination="\n")
-        assert "2400" in session.query("*IDN?")
-        session.write("*TST?")  # refused by the injected fault: no reply, an error
-        assert session.query("SYST:ERR?").startswith("-213")
-        session.close()
-        rm.close()
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-    final = json.loads(out.strip().splitlines()[-1])
-    assert final["commands"] == 3 and final["faults_fired"][0][1] == "error"
-    assert proc.returncode == 0
+        with raw_session(info["resource"]) as session:
+            assert "2400" in session.query("*IDN?")
+            session.write("*TST?")  # refused by the injected fault: no reply, an error
+            assert session.query("SYST:ERR?").startswith("-213")
+    assert served.final is not None
+    assert served.final["commands"] == 3 and served.final["faults_fired"][0][1] == "error"
+    assert served.returncode == 0
 
 
 def test_tester_fault_is_retried_and_the_waveform_unchanged() -> None:
