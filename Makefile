@@ -29,3 +29,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/chip_throughput.py
 	$(PY) benchmarks/bruno_vs_bptt.py
 	$(PY) benchmarks/calibration_fit.py
+	$(PY) benchmarks/emulator_sweep.py

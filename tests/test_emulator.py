@@ -5,16 +5,13 @@ and measurements streamed to disk that survive an interruption and resume."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import pyvisa
+from scpi_session import emulate_process, error_queue, raw_session
 
 from bruno_hil.characterize.ngspice_backend import NgspiceBackend
 from bruno_hil.characterize.stimulus import iv_setpoints
@@ -44,30 +41,6 @@ FAST = RetryPolicy(attempts=3, backoff_s=0.01, timeout_s=0.5)
 """A short timeout, so that delay and drop faults cost little test time."""
 
 
-@pytest.fixture
-def smu_server() -> Iterator[ScpiServer]:
-    with ScpiServer(EmulatedSmu()) as server:
-        yield server
-
-
-@pytest.fixture
-def raw(smu_server: ScpiServer) -> Iterator[pyvisa.resources.MessageBasedResource]:
-    rm = pyvisa.ResourceManager("@py")
-    session = rm.open_resource(
-        smu_server.resource, read_termination="\n", write_termination="\n", timeout=5000
-    )
-    yield session
-    session.close()
-    rm.close()
-
-
-def _errors(session: pyvisa.resources.MessageBasedResource) -> list[str]:
-    out = []
-    while (reply := session.query("SYST:ERR?")) != '0,"No error"':
-        out.append(reply)
-    return out
-
-
 # -- IEEE 488.2 and SCPI conformance ---------------------------------------------------------
 def test_common_commands_and_error_queue(raw: pyvisa.resources.MessageBasedResource) -> None:
     assert "2400" in raw.query("*IDN?").split(",")[1]
@@ -77,12 +50,12 @@ def test_common_commands_and_error_queue(raw: pyvisa.resources.MessageBasedResou
     raw.write(":SOUR:VOLT abc")
     raw.write(":SENS:CURR:PROT 5")  # beyond the 2400's 1.05 A
     assert raw.query("SYST:ERR:COUN?") == "3"
-    errors = _errors(raw)  # FIFO order, standard codes, the header named
+    errors = error_queue(raw)  # FIFO order, standard codes, the header named
     assert [e.split(",")[0] for e in errors] == ["-113", "-104", "-222"]
     assert ":BOGUS:CMD" in errors[0] and "Undefined header" in errors[0]
     for _ in range(12):
         raw.write("NOPE")
-    errors = _errors(raw)
+    errors = error_queue(raw)
     assert len(errors) == 10 and errors[-1].startswith("-350")  # queue overflow
     raw.write("NOPE")
     raw.write("*CLS")
@@ -97,12 +70,12 @@ def test_header_forms_and_compound_messages(raw: pyvisa.resources.MessageBasedRe
     raw.write("*RST")
     assert float(raw.query(":SOUR:VOLT?")) == 0.0
     assert float(raw.query(":SENS:CURR:PROT?")) == pytest.approx(105e-6)
-    assert _errors(raw) == []
+    assert error_queue(raw) == []
 
 
 def test_read_with_output_off_is_refused(raw: pyvisa.resources.MessageBasedResource) -> None:
     raw.write(":INIT")
-    assert _errors(raw)[0].startswith("803,")
+    assert error_queue(raw)[0].startswith("803,")
     raw.write(":FETC?")
     assert raw.query("SYST:ERR?").startswith("-230")  # no readings, no reply
 
@@ -272,28 +245,17 @@ def test_resume_refuses_a_file_of_another_measurement(tmp_path: Path) -> None:
 
 # -- the command line ------------------------------------------------------------------------
 def test_emulate_cli_serves_until_terminated(tmp_path: Path) -> None:
-    command = "from bruno_hil.cli import main; main()"
-    args = ["emulate", "--device", "rram", "--port", "0", "--json", "--fault", "error:on=*TST?"]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", command, *args], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        info = json.loads(proc.stdout.readline())
+    args = ["--device", "rram", "--port", "0", "--fault", "error:on=*TST?"]
+    with emulate_process(*args) as served:
+        info = served.info
         assert info["chip"] == f"visa://{info['resource']}"
-        rm = pyvisa.ResourceManager("@py")
-        session = rm.open_resource(info["resource"], read_termination="\n", write_termination="\n")
-        assert "2400" in session.query("*IDN?")
-        session.write("*TST?")  # refused by the injected fault: no reply, an error
-        assert session.query("SYST:ERR?").startswith("-213")
-        session.close()
-        rm.close()
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-    final = json.loads(out.strip().splitlines()[-1])
-    assert final["commands"] == 3 and final["faults_fired"][0][1] == "error"
-    assert proc.returncode == 0
+        with raw_session(info["resource"]) as session:
+            assert "2400" in session.query("*IDN?")
+            session.write("*TST?")  # refused by the injected fault: no reply, an error
+            assert session.query("SYST:ERR?").startswith("-213")
+    assert served.final is not None
+    assert served.final["commands"] == 3 and served.final["faults_fired"][0][1] == "error"
+    assert served.returncode == 0
 
 
 def test_tester_fault_is_retried_and_the_waveform_unchanged() -> None:

@@ -45,15 +45,17 @@ def open_backend(
         return NgspiceBackend(BenchSettings(sweep_rate_V_per_s=sweep_rate_V_per_s))
     if chip.startswith("visa://"):
         from bruno_hil.characterize.visa_backend import VisaBackend
+        from bruno_hil.chip.spec import parse_visa_address
+        from bruno_hil.settings import SettingsError
 
-        resource = chip.removeprefix("visa://")
-        if not resource:
-            raise BackendUnavailableError(
-                "--chip visa://: give the VISA resource, e.g."
-                " visa://TCPIP0::127.0.0.1::5025::SOCKET"
-            )
+        try:
+            resource, library = parse_visa_address(chip.removeprefix("visa://"))
+        except SettingsError as err:
+            raise BackendUnavailableError(f"--chip {err}") from None
         options = {} if sweep_rate_V_per_s is None else {"sweep_rate_V_per_s": sweep_rate_V_per_s}
-        return VisaBackend(resource, stream_dir=stream_dir, resume=resume, **options)
+        return VisaBackend(
+            resource, stream_dir=stream_dir, resume=resume, library=library, **options
+        )
     raise BackendUnavailableError(
         f"--chip {chip!r}: unknown chip for characterize; choose one of {', '.join(CHIP_CHOICES)}"
     )

@@ -67,8 +67,9 @@ def _request_key(kind: str, **request: object) -> str:
 
 
 class VisaBackend:
-    """:class:`MeasurementBackend` on the instrument at the VISA ``resource`` (see the
-    module). The instrument is opened on first use and closed by :meth:`close`."""
+    """:class:`MeasurementBackend` on the instrument at the VISA ``resource``, opened
+    with the VISA ``library`` (pyvisa backend, ``@py`` by default; see the module). The
+    instrument is opened on first use and closed by :meth:`close`."""
 
     plays_nonuniform_waveforms = False
     """The FeCap source plays one sample rate: a waveform of ns edges in ms holds (the
@@ -86,6 +87,7 @@ class VisaBackend:
         smu_limits: SafetyLimits | None = None,
         tester_limits: SafetyLimits | None = None,
         pulse_shape: PulseShape | None = None,
+        library: str = "@py",
     ) -> None:
         self.resource = resource
         self.pulse_shape = pulse_shape or PulseShape()
@@ -97,7 +99,12 @@ class VisaBackend:
         if not 1 <= segment_points <= 2500:
             raise MeasurementError(f"segment_points = {segment_points!r} must lie in [1, 2500]")
         self.segment_points = segment_points
-        self._options = {"retry": retry, "smu_limits": smu_limits, "tester_limits": tester_limits}
+        self._options = {
+            "retry": retry,
+            "smu_limits": smu_limits,
+            "tester_limits": tester_limits,
+            "backend": library,
+        }
         self._instrument: Keithley2400 | FeTester | None = None
         self._idn = ""
         self.files: list[Path] = []

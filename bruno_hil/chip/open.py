@@ -31,7 +31,12 @@ def open_chip(
 
     # hil.timeout_s bounds each reply of the bench (at most the driver's default)
     timeout_s = min(hil.timeout_s, RetryPolicy().timeout_s)
-    return VisaChip(chip.resource, layers=hil.layers, retry=RetryPolicy(timeout_s=timeout_s))
+    return VisaChip(
+        chip.resource,
+        layers=hil.layers,
+        backend=chip.library,
+        retry=RetryPolicy(timeout_s=timeout_s),
+    )
 
 
 def _open_ngspice(hil: HilConfig, seed: int, network_bits: int | None) -> Chip:

@@ -3,14 +3,14 @@
 A real device keeps its state between measurements; :class:`NgspiceBackend` starts every
 call from the parameters' initial state. The classes here carry the state across calls:
 
-* :class:`RRAMDut`: the gap. While the source output is on, the setpoints applied since
-  the source last rested at 0 V form one *path*; every measurement re-simulates that path
-  from the gap it started with (replay), as one :meth:`NgspiceBackend.rram_dc_sweep`
-  (a ramp through the setpoints), so a sweep split into several list sweeps or single
-  points sees exactly the physics of one continuous sweep. At a 0 V setpoint (and when
-  the output goes off, which ramps the source to 0 V) the gap is committed and the path
-  restarts. Pulse trains run as :meth:`NgspiceBackend.rram_pulses` from the committed gap
-  (a train starts and ends at 0 V).
+* :class:`RRAMDut`: the gap and the source level. Each command's setpoints run as one
+  :meth:`NgspiceBackend.rram_dc_sweep` (a ramp through the setpoints) that starts at the
+  level and the gap the previous one ended with (the gap is the model's only state, set
+  by ``.ic``), so a sweep split into several list sweeps or single points sees the
+  physics of one continuous sweep, and a stepped sweep of N points costs O(N) (it once
+  re-simulated the whole path since the last 0 V at every reading: O(N^2)). When the
+  output goes off the source ramps to 0 V. Pulse trains run as
+  :meth:`NgspiceBackend.rram_pulses` from the gap at 0 V (a train starts and ends at 0 V).
 * :class:`FeCapDut`: the polarization, passed as the instance's ``p_init`` of the next
   waveform (a waveform is one simulation).
 
@@ -22,11 +22,12 @@ emulated devices in this process (ngspice's shared library is one instance per p
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from bruno_hil.characterize.ngspice_backend import BenchSettings, NgspiceBackend
+from bruno_hil.characterize.ngspice_backend import BenchSettings, NgspiceBackend, RRAMDrive
 from bruno_hil.devices.compact import fecap_instance
 from bruno_hil.devices.params import FeCapParams, RRAMParams
 
@@ -43,42 +44,37 @@ class RRAMDut:
     def __init__(self, params: RRAMParams | None = None) -> None:
         self.params = params or RRAMParams()
         self.gap_m = self.params.g_init_m
-        """The committed gap [m] (at the start of the present path)."""
-        self.path_V: list[float] = []
+        """The gap [m] at the end of the last drive."""
+        self.level_V = 0.0
+        """The source level [V] at the end of the last drive."""
+        self.clock_s = 0.0
+        """Simulated time [s] the source has been driven (the ``time_s`` of the rows)."""
         self.applied_V: list[float] = []
 
-    def _sweep(self, path_V: list[float], compliance_A: float, rate_V_per_s: float) -> pd.DataFrame:
-        params = self.params.replace(
+    def _state(self) -> RRAMParams:
+        return self.params.replace(
             source="emulator state",
             g_init_m=float(np.clip(self.gap_m, self.params.g_min_m, self.params.g_max_m)),
         )
-        backend = NgspiceBackend(BenchSettings(sweep_rate_V_per_s=rate_V_per_s))
-        path = path_V if len(path_V) > 1 else [*path_V, *path_V]
-        with NGSPICE_LOCK:
-            data = backend.rram_dc_sweep(np.asarray(path), compliance_A, params)
-        return data.iloc[-len(path_V) :] if len(path_V) > 1 else data.iloc[-1:]
 
     def apply(self, setpoints_V: list[float], compliance_A: float, delay_s: float) -> pd.DataFrame:
-        """Step the source through ``setpoints_V`` [V] (continuing the path; each step of
-        the median step size takes ``delay_s`` [s]); the rows of these setpoints
-        (``voltage_V``, ``device_voltage_V``, ``current_A``, ``gap_m``)."""
+        """Step the source from its level through ``setpoints_V`` [V] (each step of the
+        median step size takes ``delay_s`` [s]); the rows of these setpoints
+        (``voltage_V``, ``device_voltage_V``, ``current_A``, ``gap_m``, ``time_s``)."""
         self.applied_V += setpoints_V
-        rows = []
-        for chunk in _split_after_zeros(setpoints_V):
-            full = self.path_V + chunk
-            steps = np.abs(np.diff([0.0, *full]))
-            step = float(np.median(steps[steps > 0])) if np.any(steps > 0) else 0.01
-            data = self._sweep(full, compliance_A, step / delay_s)
-            rows.append(data.iloc[-len(chunk) :])
-            if chunk[-1] == 0.0:
-                self.gap_m, self.path_V = float(data["gap_m"].iloc[-1]), []
-            else:
-                self.path_V = full
-        return pd.concat(rows, ignore_index=True)
+        steps = np.abs(np.diff([self.level_V, *setpoints_V]))
+        step = float(np.median(steps[steps > 0])) if np.any(steps > 0) else 0.01
+        backend = _ContinuingRRAMBench(self.level_V, step / delay_s)
+        with NGSPICE_LOCK:
+            data = backend.rram_dc_sweep(np.asarray(setpoints_V), compliance_A, self._state())
+        self.gap_m, self.level_V = float(data["gap_m"].iloc[-1]), float(setpoints_V[-1])
+        data["time_s"] += self.clock_s
+        self.clock_s = float(data["time_s"].iloc[-1])
+        return data
 
     def rest(self, compliance_A: float, delay_s: float) -> None:
-        """The source goes to 0 V (output off): commit the gap."""
-        if self.path_V:
+        """The source goes to 0 V (output off)."""
+        if self.level_V != 0.0:
             self.apply([0.0], compliance_A, delay_s)
             self.applied_V.pop()
 
@@ -88,26 +84,30 @@ class RRAMDut:
         """A pulse train from 0 V, each pulse followed by a read at ``read_V`` [V]; the
         rows of :meth:`NgspiceBackend.rram_pulses`. The source must rest at 0 V."""
         self.applied_V += [*amplitude_V, read_V]
-        params = self.params.replace(
-            source="emulator state",
-            g_init_m=float(np.clip(self.gap_m, self.params.g_min_m, self.params.g_max_m)),
-        )
         with NGSPICE_LOCK:
             data = NgspiceBackend().rram_pulses(
-                np.asarray(amplitude_V), width_s, read_V, params, compliance_A
+                np.asarray(amplitude_V), width_s, read_V, self._state(), compliance_A
             )
         self.gap_m = float(data["gap_m"].iloc[-1])
         return data
 
 
-def _split_after_zeros(values: list[float]) -> list[list[float]]:
-    """Split after every exact 0.0 (where the path is committed)."""
-    out: list[list[float]] = [[]]
-    for v in values:
-        out[-1].append(v)
-        if v == 0.0:
-            out.append([])
-    return [c for c in out if c]
+class _ContinuingRRAMBench(NgspiceBackend):
+    """:class:`NgspiceBackend` whose DC ramp starts at ``start_V`` [V] (the source's
+    present level) instead of 0 V, at ``rate_V_per_s``."""
+
+    def __init__(self, start_V: float, rate_V_per_s: float) -> None:
+        super().__init__(BenchSettings(sweep_rate_V_per_s=rate_V_per_s))
+        self.start_V = start_V
+
+    def dc_drive(self, voltage_V: np.ndarray) -> RRAMDrive:
+        """The ramp of :meth:`NgspiceBackend.dc_drive` through ``start_V`` and then
+        ``voltage_V``, without its first leg from 0 V (the time axis starts at
+        ``start_V``); sampled at each of ``voltage_V``."""
+        drive = super().dc_drive(np.concatenate([[self.start_V], voltage_V]))
+        t0 = drive.points[1, 0]
+        points = drive.points[1:] - np.array([t0, 0.0])
+        return replace(drive, points=points, sample_s=drive.sample_s[1:] - t0)
 
 
 class FeCapDut:

@@ -4,7 +4,12 @@ commands) and a three-channel digitizer in one box, with a FeCap as the device.
 Source (``SOURce1`` may be written ``SOUR``, ``SOUR1`` or left out, as on the 33500):
 
 * ``DATA:ARB <name>,<x>,...``: arbitrary waveform points, normalised to [-1, 1]
-  (at most 1,000,000); ``FUNC:ARB <name>`` selects it, ``FUNC ARB``;
+  (at most 1,000,000), or ``DATA:ARB:DAC <name>,<n>,...`` as 16-bit DAC codes
+  (-32767..32767, full scale +-1); binary blocks (``#...``) are refused (-104: send
+  ASCII); ``FUNC:ARB <name>`` selects it, ``FUNC:ARB:POIN?`` its points;
+* ``FUNC ARB`` (``FUNC?`` answers ``ARB``, the function the emulator powers on in: the
+  standard shapes ``SIN``, ``SQU``, ... are refused, -221, not silently accepted);
+  ``VOLT:UNIT VPP`` (the only unit);
 * ``FUNC:ARB:SRAT <Sa/s>``: sample rate; ``VOLT <Vpp>`` and ``VOLT:OFFS <V>``: the
   output is ``offset + Vpp/2 * x``;
 * ``VOLT:LIM:HIGH <V>``, ``VOLT:LIM:LOW <V>``, ``VOLT:LIM:STAT ON|OFF``: output limits;
@@ -23,6 +28,7 @@ are clipped and -222 "Data out of range" enters the error queue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,9 +43,14 @@ from bruno_hil.emulator.scpi import (
     parse_bool,
     parse_float,
     parse_floats,
+    quote,
 )
 
 ARB_POINTS_MAX = 1_000_000
+DAC_FULL_SCALE = 32767
+"""The DAC code of +1 (full scale) in ``DATA:ARB:DAC``."""
+FUNCTIONS = ("SIN", "SQU", "TRI", "RAMP", "PULS", "PRBS", "NOIS", "ARB", "DC")
+"""The 33500's functions; only ``ARB`` is emulated."""
 
 
 @dataclass
@@ -70,6 +81,10 @@ class EmulatedTester(EmulatedInstrument):
         self.s = TesterSettings()
         self.channels: dict[str, np.ndarray] = {}
         self.events: list[dict[str, float | str]] = []
+        self.plays = 0
+        """Waveforms played since power-on."""
+        self.listeners: list[Callable[[], None]] = []
+        """Called after each play (an oscilloscope triggered by the sync output)."""
         super().__init__()
 
     def reset(self) -> None:
@@ -115,17 +130,38 @@ class EmulatedTester(EmulatedInstrument):
 
         return handler
 
-    def _data_arb(self, text: str) -> None:
+    def _set_function(self, text: str) -> None:
+        word = text.strip().upper()
+        if not word:
+            raise ScpiCommandError(-109, "FUNC: no function")
+        if word.startswith("ARB"):
+            return
+        if any(word.startswith(f) for f in FUNCTIONS):
+            raise ScpiCommandError(-221, f"FUNC {quote(word)}: only ARB is emulated")
+        raise ScpiCommandError(-224, f"FUNC {quote(word)}: one of {', '.join(FUNCTIONS)}")
+
+    def _data_arb(self, text: str, dac: bool = False) -> None:
         name, _, values = text.partition(",")
         name = name.strip().strip("\"'").upper()
         if not name.replace("_", "").isalnum():
-            raise ScpiCommandError(-224, f"waveform name {name!r}")
+            raise ScpiCommandError(-224, f"waveform name {quote(name)}")
+        if values.strip().startswith("#"):
+            raise ScpiCommandError(-104, "binary blocks are not emulated: send ASCII values")
         x = np.asarray(parse_floats(values, "DATA:ARB"))
+        if dac:
+            if np.any(x != np.round(x)) or np.abs(x).max(initial=0) > DAC_FULL_SCALE:
+                raise ScpiCommandError(-222, f"DAC codes must be integers in +-{DAC_FULL_SCALE}")
+            x = x / DAC_FULL_SCALE
         if x.size < 2 or x.size > ARB_POINTS_MAX:
             raise ScpiCommandError(-222, f"{x.size} points; 2 to {ARB_POINTS_MAX}")
         if np.abs(x).max() > 1.0:
             raise ScpiCommandError(-222, "arbitrary waveform values must lie in [-1, 1]")
         self.s.waveforms[name] = x
+
+    def _set_unit(self, text: str) -> None:
+        word = text.strip().upper()
+        if word != "VPP":
+            raise ScpiCommandError(-221 if word else -109, f"VOLT:UNIT {quote(word)}: only VPP")
 
     def _select(self, text: str) -> None:
         name = text.strip().strip("\"'").upper()
@@ -169,6 +205,9 @@ class EmulatedTester(EmulatedInstrument):
             if np.abs(values).max() > self.s.dig_range_V:
                 self.push_error(-222, f"digitizer overrange on channel {ch}")
             self.channels[ch] = np.clip(values, -self.s.dig_range_V, self.s.dig_range_V)
+        self.plays += 1
+        for listener in self.listeners:
+            listener()
 
     def _fetch(self, text: str) -> str:
         key = text.strip().upper().removeprefix("CH") or "1"
@@ -181,12 +220,20 @@ class EmulatedTester(EmulatedInstrument):
     def commands(self) -> list[Command]:
         src = "[SOURce]"
         return [
-            Command(f"{src}:FUNCtion", lambda t: None),
+            Command(f"{src}:FUNCtion", self._set_function),
+            Command(f"{src}:FUNCtion?", lambda _: "ARB"),
             Command(f"{src}:FUNCtion:ARBitrary", self._select),
             Command(f"{src}:FUNCtion:ARBitrary?", lambda _: f'"{self.s.arb}"'),
             Command(f"{src}:FUNCtion:ARBitrary:SRATe", self._positive("srate_Sa_per_s", 1e9)),
             Command(f"{src}:FUNCtion:ARBitrary:SRATe?", lambda _: f"{self.s.srate_Sa_per_s:+.9E}"),
+            Command(
+                f"{src}:FUNCtion:ARBitrary:POINts?",
+                lambda _: str(len(self.s.waveforms.get(self.s.arb, []))),
+            ),
             Command(f"{src}:DATA:ARBitrary", self._data_arb),
+            Command(f"{src}:DATA:ARBitrary:DAC", lambda t: self._data_arb(t, dac=True)),
+            Command(f"{src}:VOLTage:UNIT", self._set_unit),
+            Command(f"{src}:VOLTage:UNIT?", lambda _: "VPP"),
             Command(f"{src}:DATA:VOLatile:CLEar", lambda _: self.s.waveforms.clear()),
             Command(
                 f"{src}:VOLTage[:AMPLitude]",

