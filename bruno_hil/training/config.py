@@ -103,7 +103,7 @@ class NetworkConfig:
     n_hidden: int = 32
     bits: int | None = None
     """RRAM weight resolution: None (full precision) or 8, 4, 3 bits."""
-    n_inner: int = 20
+    n_inner: int = 1000
     """FeLIF fine inner Euler steps per network step (1000 = 1 us steps)."""
     fine_kernel: str = "auto"
     """How the FeLIF fine forward runs: ``compiled`` (the C++ kernel), ``eager`` (the torch
