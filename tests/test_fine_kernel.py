@@ -192,3 +192,20 @@ except KernelUnavailable as err:
     )
     assert done.returncode == 0, done.stderr
     assert "raised: the compiled FeLIF fine forward needs a C++ compiler" in done.stdout
+
+
+def test_threads_do_not_change_the_compiled_values() -> None:
+    """Blocks of rows run on torch's intra-op threads; 1 and 2 threads give the same
+    trace, equal to the eager one."""
+    d = _devices(27, 0.1, seed=11)
+    currents = _drive("positive", (4, 64, 27), seed=12)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = _both(d, currents, 50)
+        torch.set_num_threads(2)
+        two = _both(d, currents, 50)
+    finally:
+        torch.set_num_threads(threads)
+    _assert_identical(*one)
+    _assert_identical(one[1], two[1])
