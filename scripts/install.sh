@@ -26,3 +26,13 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
   .venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
   touch "$stamp"
 fi
+
+# The compiled FeLIF fine forward (bruno_hil/physics/fine_kernel.cpp), built once per torch
+# and CPU into ~/.cache/bruno_hil/kernels; without it network.fine_kernel auto runs eager.
+.venv/bin/python -c '
+from bruno_hil.physics.fine_kernel import KernelUnavailable, load
+try:
+    print("compiled fine forward:", load().__file__)
+except KernelUnavailable as err:
+    print("install.sh: no compiled fine forward (the eager loop is used):", err)
+'

@@ -28,6 +28,7 @@ from bruno_hil.physics.fecap import (
     coarse_step,
     fine_trajectory,
 )
+from bruno_hil.physics.fine_kernel import FINE_KERNELS
 from bruno_hil.physics.surrogate import SURROGATES
 from bruno_hil.settings import FELIF_MODES, check_choice, check_cv, check_positive
 
@@ -38,7 +39,8 @@ class FeLIFLayer(nn.Module):
     ``variability_cv`` draws each neuron's :data:`FECAP_VARIABLE_FIELDS` once as
     ``p*(1 + cv*N(0,1))`` (kept in the ``device_factors`` buffer, so checkpoints carry
     them; :meth:`resample_variability` draws anew); ``cycle_cv`` adds cycle-to-cycle noise
-    to the switching time of the fine forward (see :func:`fine_trajectory`)."""
+    to the switching time of the fine forward (see :func:`fine_trajectory`);
+    ``fine_kernel`` (:data:`FINE_KERNELS`) says whether that runs compiled or eager."""
 
     device_factors: torch.Tensor
     """[len(FECAP_VARIABLE_FIELDS), n]: each neuron's device-to-device factors."""
@@ -55,10 +57,12 @@ class FeLIFLayer(nn.Module):
         variability_cv: float = 0.0,
         cycle_cv: float = 0.0,
         checkpoint_steps: bool = False,
+        fine_kernel: str = "auto",
     ) -> None:
         super().__init__()
         check_choice("network.mode", mode, FELIF_MODES)
         check_choice("surrogate", surrogate, sorted(SURROGATES))
+        check_choice("network.fine_kernel", fine_kernel, FINE_KERNELS)
         check_positive("neurons n", n)
         check_positive("network.n_inner", n_inner)
         check_positive("data.dt_s", dt_s)
@@ -75,6 +79,7 @@ class FeLIFLayer(nn.Module):
         self.variability_cv = variability_cv
         self.cycle_cv = cycle_cv
         self.checkpoint_steps = checkpoint_steps
+        self.fine_kernel = fine_kernel
         self.register_buffer(
             "device_factors", torch.ones(len(FECAP_VARIABLE_FIELDS), n, dtype=DTYPE)
         )
@@ -98,7 +103,9 @@ class FeLIFLayer(nn.Module):
         d = self.devices()
         current = current_A.detach().to(DTYPE)
         state = FeLIFState.rest(d, tuple(current.shape[1:]))
-        return fine_trajectory(state, current, self.dt_s, self.n_inner, d, self.cycle_cv)
+        return fine_trajectory(
+            state, current, self.dt_s, self.n_inner, d, self.cycle_cv, kernel=self.fine_kernel
+        )
 
     def complete(self, observed: FineTrace, current_A: torch.Tensor) -> FineTrace:
         """A chip's trace for input ``current_A`` [T, B, N] [A] with what the chip did not

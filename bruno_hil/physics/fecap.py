@@ -36,7 +36,10 @@ from typing import NamedTuple
 import torch
 
 from bruno_hil.devices.params import EPS0_F_PER_M, FECAP_VARIABLE_FIELDS, FeCapParams
+from bruno_hil.physics import fine_kernel
+from bruno_hil.physics.fine_kernel import FINE_KERNELS
 from bruno_hil.physics.surrogate import spike_fn
+from bruno_hil.settings import check_choice
 
 DTYPE = torch.float64
 """The dtype of every FeLIF computation (see the module docstring)."""
@@ -105,9 +108,15 @@ def field_V_per_m(v_V: torch.Tensor, p_C_per_m2: torch.Tensor, d: FeCapTensors) 
 def switching_rate_per_s(e_V_per_m: torch.Tensor, d: FeCapTensors) -> torch.Tensor:
     """Merz switching rate ``1/tau(E)`` [1/s]. ``E_a/(|E|+soft_E)`` is capped where the
     rate is exactly zero in float64 anyway (any alpha >= 0.3), so that no gradient meets
-    inf * 0."""
+    inf * 0.
+
+    ``ratio**alpha`` is taken as ``exp(alpha*log(ratio))``: torch's ``exp``, ``log`` and
+    ``expm1`` give every element the same value wherever it sits in a tensor, whereas its
+    ``pow`` hands the last few elements of a tensor to another library, so a neuron's
+    trajectory would depend on the batch shape (the fine forward amplifies that rounding
+    to volts at 100 inner steps), and the compiled fine forward could not reproduce it."""
     ratio = torch.clamp(d.e_a_V_per_m / (e_V_per_m.abs() + d.soft_e_V_per_m), max=RATIO_CAP)
-    return torch.exp(-(ratio**d.alpha)) / d.tau_0_s
+    return torch.exp(-torch.exp(d.alpha * torch.log(ratio))) / d.tau_0_s
 
 
 def leak_current_A(v_V: torch.Tensor, d: FeCapTensors) -> torch.Tensor:
@@ -179,6 +188,18 @@ class FineTrace(NamedTuple):
     p_C_per_m2: torch.Tensor
 
 
+def cycle_factors(
+    shape: tuple[int, ...], cycle_cv: float, generator: torch.Generator | None = None
+) -> torch.Tensor | None:
+    """Cycle-to-cycle noise of the switching: the factor ``max(0.05, 1 + cycle_cv*N(0,1))``
+    on ``tau_0`` of each neuron in each network step, ``shape`` = [T, B, N] (None without
+    noise). Drawn once in torch, so that both fine forwards see the same draws."""
+    if cycle_cv <= 0:
+        return None
+    noise = torch.randn(shape, generator=generator, dtype=DTYPE)
+    return torch.clamp(1 + cycle_cv * noise, 0.05)
+
+
 @torch.no_grad()
 def fine_trajectory(
     state: FeLIFState,
@@ -188,27 +209,98 @@ def fine_trajectory(
     d: FeCapTensors,
     cycle_cv: float = 0.0,
     generator: torch.Generator | None = None,
+    kernel: str = "auto",
 ) -> FineTrace:
     """Integrate ``currents_A`` [T, B, N] (held constant over each step of ``dt_s`` [s])
     with ``n_inner`` fine steps per network step, spiking and resetting inside the step.
 
     ``cycle_cv`` > 0 adds cycle-to-cycle noise: every network step, each neuron's
-    attempt time ``tau_0`` is scaled by ``max(0.05, 1 + cycle_cv*N(0,1))``."""
-    h = dt_s / n_inner
-    v, p = (x.to(DTYPE).clone() for x in state)
+    attempt time ``tau_0`` is scaled by :func:`cycle_factors`. ``kernel`` (one of
+    :data:`~bruno_hil.physics.fine_kernel.FINE_KERNELS`) picks the compiled loop or the
+    eager torch loop (the reference); both compute the same steps."""
+    check_choice("network.fine_kernel", kernel, FINE_KERNELS)
     currents = currents_A.to(DTYPE)
+    factors = cycle_factors(tuple(currents.shape), cycle_cv, generator)
+    tau_0 = d.tau_0_s if factors is None else d.tau_0_s * factors.to(currents.device)
+    if fine_kernel.usable(kernel, currents, *state):
+        return _fine_compiled(state, currents, dt_s / n_inner, n_inner, d, tau_0)
+    return _fine_eager(state, currents, dt_s / n_inner, n_inner, d, tau_0)
+
+
+def _fine_eager(
+    state: FeLIFState,
+    currents: torch.Tensor,
+    h_s: float,
+    n_inner: int,
+    d: FeCapTensors,
+    tau_0_s: torch.Tensor,
+) -> FineTrace:
+    """The fine forward as a torch loop; ``tau_0_s`` broadcasts to [T, B, N] [s]."""
+    v, p = (x.to(DTYPE).clone() for x in state)
     out_s, out_v, out_p = (torch.empty_like(currents) for _ in range(3))
+    tau_0 = tau_0_s.expand(currents.shape)
     for t in range(currents.shape[0]):
-        values = d.values
-        if cycle_cv > 0:
-            noise = torch.randn(v.shape, generator=generator, dtype=DTYPE, device=v.device)
-            values = {**values, "tau_0_s": d.tau_0_s * torch.clamp(1 + cycle_cv * noise, 0.05)}
-        d_t, count = FeCapTensors(values), torch.zeros_like(v)
+        d_t, count = FeCapTensors({**d.values, "tau_0_s": tau_0[t]}), torch.zeros_like(v)
         for _ in range(n_inner):
-            v, p = fecap_step(FeLIFState(v, p), currents[t], h, d_t)
+            v, p = fecap_step(FeLIFState(v, p), currents[t], h_s, d_t)
             fired = v > d_t.v_thr_V
             count += fired
             v = torch.where(fired, d_t.v_reset_V, v)
             p = torch.where(fired, -d_t.p_s_C_per_m2, p)
         out_s[t], out_v[t], out_p[t] = count, v, p
     return FineTrace(out_s, out_v, out_p)
+
+
+def _kernel_constants(d: FeCapTensors, n: int) -> torch.Tensor:
+    """The per-neuron constants of the compiled step, [K, n] in the order of
+    ``enum Const`` in ``fine_kernel.cpp``, each computed as :func:`fecap_step` does."""
+    t_int_eps0 = d.t_int_m / EPS0_F_PER_M
+    c_tot = d.c_tot_F
+    rows = [
+        d.eps_int,
+        t_int_eps0,
+        d.t_hzo_m * d.eps_int + d.t_int_m * d.eps_hzo,
+        d.e_a_V_per_m,
+        d.soft_e_V_per_m,
+        d.alpha,
+        d.p_s_C_per_m2,
+        c_tot,
+        d.area_m2,
+        d.i_0_A_per_m2 * d.area_m2,
+        d.v_t_V,
+        d.i_dsc_A,
+        d.area_m2 * d.eps_int / c_tot + t_int_eps0,
+        d.v_clip_V,
+        d.v_thr_V,
+        d.v_reset_V,
+    ]
+    try:
+        return torch.stack([torch.broadcast_to(x.cpu(), (n,)) for x in rows]).contiguous()
+    except RuntimeError:
+        raise ValueError(
+            f"compiled fine forward: device parameters must be scalars or [{n}] (one per"
+            " neuron); use fine_kernel 'eager' for other shapes"
+        ) from None
+
+
+def _fine_compiled(
+    state: FeLIFState,
+    currents: torch.Tensor,
+    h_s: float,
+    n_inner: int,
+    d: FeCapTensors,
+    tau_0_s: torch.Tensor,
+) -> FineTrace:
+    """The fine forward in the compiled kernel (CPU); states [..., N] are flattened to
+    rows and the results returned on the currents' device."""
+    shape = currents.shape
+    t_steps, n = shape[0], shape[-1]
+    flat = currents.reshape(t_steps, -1, n).cpu()
+    rows = flat.shape[1]
+    v0, p0 = (torch.broadcast_to(x.to(DTYPE).cpu(), shape[1:]).reshape(rows, n) for x in state)
+    tau = torch.broadcast_to(tau_0_s.cpu(), shape).reshape(t_steps, rows, n)
+    if tau.stride(2) != 1:
+        tau = tau.contiguous()
+    consts = _kernel_constants(d, n)
+    out = fine_kernel.load().fine_trajectory(v0, p0, flat, tau, consts, h_s, n_inner)
+    return FineTrace(*(x.reshape(shape).to(currents.device) for x in out))

@@ -27,6 +27,7 @@ from bruno_hil.chip.open import open_chip
 from bruno_hil.chip.settings import HilConfig
 from bruno_hil.chip.spec import check_backend_layers, parse_chip
 from bruno_hil.devices import FeCapParams, LIFParams, ParameterError
+from bruno_hil.physics.fine_kernel import FINE_KERNELS
 from bruno_hil.settings import (
     FELIF_MODES,
     WEIGHT_BITS,
@@ -112,8 +113,11 @@ class NetworkConfig:
     n_hidden: int = 32
     bits: int | None = None
     """RRAM weight resolution: None (full precision) or 8, 4, 3 bits."""
-    n_inner: int = 20
+    n_inner: int = 1000
     """FeLIF fine inner Euler steps per network step (1000 = 1 us steps)."""
+    fine_kernel: str = "auto"
+    """How the FeLIF fine forward runs: ``compiled`` (the C++ kernel), ``eager`` (the torch
+    loop) or ``auto`` (compiled where it can be built, else eager); the same values."""
     surrogate_beta: float = 10.0
     """LIF: slope of the surrogate spike derivative [1 / normalised V] (threshold 1)."""
     felif_surrogate_beta_per_V: float = 10.0
@@ -144,6 +148,7 @@ class NetworkConfig:
         check_choice("network.bits", self.bits, WEIGHT_BITS)
         check_positive("network.n_hidden", self.n_hidden)
         check_positive("network.n_inner", self.n_inner)
+        check_choice("network.fine_kernel", self.fine_kernel, FINE_KERNELS)
         check_positive("network.surrogate_beta", self.surrogate_beta)
         check_positive("network.felif_surrogate_beta_per_V", self.felif_surrogate_beta_per_V)
         check_cv("network.variability_cv", self.variability_cv)

@@ -108,6 +108,7 @@ class Network(nn.Module):
                 mode=config.mode,
                 dt_s=dt_s,
                 n_inner=config.n_inner,
+                fine_kernel=config.fine_kernel,
                 surrogate_beta=config.felif_surrogate_beta_per_V,
                 variability_cv=config.variability_cv,
             )
