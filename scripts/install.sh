@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything bruno_hil needs on a fresh Debian machine (idempotent).
 #   - Debian's ngspice 39 with its shared library (PySpice drives libngspice.so)
-#   - a virtual environment in .venv with the package, its test and dev tools
+#   - a virtual environment in .venv with the package, its test and dev tools, and the
+#     realdata extra (sktime, only as the carrier of the JapaneseVowels files)
 # torch is pinned to 2.13.0 through constraints.txt (a CPU wheel lies on these machines);
 # the package itself only requires torch>=2.3.
 set -euo pipefail
@@ -23,6 +24,6 @@ stamp=.venv/.bruno_hil-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -c constraints.txt torch==2.13.0
-  .venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
+  .venv/bin/python -m pip install -q -c constraints.txt -e '.[dev,realdata]'
   touch "$stamp"
 fi
