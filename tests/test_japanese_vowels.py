@@ -3,6 +3,8 @@ normalisation, the row-drive encoding, the error when the extra is missing, the 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +158,15 @@ def test_a_training_config_selects_it() -> None:
     assert data.name == "japanese_vowels" and data.n_inputs == 48
     assert len(data.y_train) == 270 and len(data.y_test) == 90
     assert np.bincount(data.y_test).tolist() == [10] * 9
+
+
+def test_the_carrier_package_is_never_imported() -> None:
+    """The data files are read without importing sktime (its start-up is seconds and runs
+    its own code): a fresh interpreter loads the set and has no sktime module."""
+    code = (
+        "import sys; from bruno_hil.datasets.japanese_vowels import make_japanese_vowels;"
+        "d = make_japanese_vowels(n_steps=10); assert len(d.y_test) == 370;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sktime', 'skbase')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
