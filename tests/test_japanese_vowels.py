@@ -23,8 +23,9 @@ from bruno_hil.datasets.japanese_vowels import (
 from bruno_hil.datasets.packaged import MissingExtraError, packaged_path
 from bruno_hil.datasets.ts_format import TsData, TsFormatError, read_ts
 from bruno_hil.training.config import load_config
-from bruno_hil.training.loop import build_dataset
+from bruno_hil.training.loop import Trainer, build_dataset
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "experiments" / "japanese_vowels.yaml"
 PUBLISHED_TEST_PER_SPEAKER = [31, 35, 88, 44, 29, 24, 40, 50, 29]
 """Test utterances of speakers 1-9 (UCI / UEA archive description)."""
 
@@ -170,3 +171,21 @@ def test_the_carrier_package_is_never_imported() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_example_config_learns_the_speakers(tmp_path: Path) -> None:
+    """experiments/japanese_vowels.yaml, shrunk to CI size (32 hidden FeLIF, 20 steps, 3
+    epochs): clearly above chance (1/9) on 90 held-out utterances. Measured: 0.44 / 0.51 /
+    0.52 on seeds 0 / 1 / 2."""
+    sets = [
+        "data.n_steps=20",
+        "data.max_test=90",
+        "network.n_hidden=32",
+        "network.n_inner=20",
+        "training.epochs=3",
+        "training.lr=0.005",
+        "training.progress=false",
+    ]
+    summary = Trainer.create(load_config(EXAMPLE, sets), tmp_path / "run").fit()
+    assert summary["n_train"] == 270 and summary["n_test"] == 90
+    assert summary["test_acc"] > 0.3, summary
