@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything bruno_hil needs on a fresh Debian machine (idempotent).
 #   - Debian's ngspice 39 with its shared library (PySpice drives libngspice.so)
-#   - a virtual environment in .venv with the package, its test and dev tools
+#   - a virtual environment in .venv with the package, its test and dev tools, and the
+#     carrier wheel of the realdata extra (sktime, only for its JapaneseVowels files)
 # torch is pinned to 2.13.0 through constraints.txt (a CPU wheel lies on these machines);
 # the package itself only requires torch>=2.3.
 set -euo pipefail
@@ -24,6 +25,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -c constraints.txt torch==2.13.0
   .venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
+  # the realdata carrier without its dependencies: bruno_hil reads its data files and never
+  # imports it, and its own pins (pandas<3.1) would downgrade what the package runs on
+  .venv/bin/python -m pip install -q -c constraints.txt --no-deps sktime
   touch "$stamp"
 fi
 

@@ -91,7 +91,8 @@ def train(
         bool, typer.Option("--json", help="Print the final figures as JSON last.")
     ] = False,
 ) -> None:
-    """Train on the synthetic Braille (or Randman) set with BRUNO gradients."""
+    """Train on the synthetic Braille (or Randman), or the real JapaneseVowels set, with BRUNO
+    gradients."""
     if resume is not None:
         if config is not None or sets or device_params:
             raise RunFolderError(

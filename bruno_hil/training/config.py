@@ -45,6 +45,8 @@ from bruno_hil.settings import (
 
 NEURONS: tuple[str, ...] = ("felif", "lif")
 """The neuron kinds of a layer."""
+DATASETS: tuple[str, ...] = ("braille", "randman", "japanese_vowels")
+"""The data sets a run can train on."""
 ConfigError = SettingsError
 """A training config file or ``--set`` override is malformed (the settings error)."""
 
@@ -58,19 +60,25 @@ class DataConfig:
     experiments set their sizes in ``experiments/*.yaml``."""
 
     name: str = "braille"
-    """``braille`` (27 classes, 128 inputs) or ``randman``."""
+    """``braille`` (27 classes, 128 inputs), ``randman``, or ``japanese_vowels`` (real
+    recordings: 9 speakers, the published 270/370 split, ``24 * n_tiles`` inputs; needs
+    the ``realdata`` extra)."""
     seed: int = 0
     """Seed of the data generation, split and input encoding."""
     samples_per_class: int = 20
+    """Braille, Randman: samples generated per class."""
     n_steps: int = 50
     """Time steps per sample (each ``dt_s``)."""
     dt_s: float = 1e-3
     test_fraction: float = 0.2
+    """Braille, Randman: share of each class held out for the test (JapaneseVowels keeps
+    its published split)."""
     max_train: int | None = None
     """Train on a class-balanced subset of at most this many samples (None: all)."""
     max_test: int | None = 27
     n_tiles: int = 32
-    """Braille: copies of each taxel channel (4 x 32 = 128 inputs)."""
+    """Copies of each input channel: Braille's 4 taxels (4 x 32 = 128 inputs),
+    JapaneseVowels' 24 signed coefficient rows (24 x 5 = 120 inputs)."""
     noise_std: float = 0.05
     """Braille: additive sensor noise [pressure units]."""
     randman_classes: int = 10
@@ -79,7 +87,7 @@ class DataConfig:
     randman_manifold_dim: int = 1
 
     def check(self) -> None:
-        check_choice("data.name", self.name, ("braille", "randman"))
+        check_choice("data.name", self.name, DATASETS)
         check_seed("data.seed", self.seed)
         check_count("data.max_train", self.max_train, allow_none=True)
         check_count("data.max_test", self.max_test, allow_none=True)

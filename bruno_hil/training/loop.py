@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from bruno_hil.chip import Chip, Fidelity
 from bruno_hil.datasets import BrailleSpec, Dataset, RandmanSpec, make_braille, make_randman
+from bruno_hil.datasets.japanese_vowels import make_japanese_vowels
 from bruno_hil.errors import BrunoHilError
 from bruno_hil.folders import writable_folder
 from bruno_hil.training.config import DataConfig, RunConfig, load_config
@@ -64,6 +65,8 @@ def build_dataset(config: DataConfig) -> Dataset:
             noise_std=config.noise_std,
         )
         data = make_braille(spec, config.seed, config.n_tiles, config.test_fraction)
+    elif config.name == "japanese_vowels":
+        data = make_japanese_vowels(config.n_steps, config.dt_s, config.n_tiles, config.seed)
     else:
         rspec = RandmanSpec(
             n_classes=config.randman_classes,
