@@ -175,18 +175,18 @@ def test_the_carrier_package_is_never_imported() -> None:
 
 
 def test_the_example_config_learns_the_speakers(tmp_path: Path) -> None:
-    """experiments/japanese_vowels.yaml, shrunk to CI size (32 hidden FeLIF, 20 steps, 3
-    epochs): clearly above chance (1/9) on 90 held-out utterances. Measured: 0.44 / 0.51 /
-    0.52 on seeds 0 / 1 / 2."""
+    """experiments/japanese_vowels.yaml, shrunk to CI size (32 hidden FeLIF, 20 steps, 6
+    epochs): clearly above chance (1/9) on 90 held-out utterances. Measured (ties scored
+    as wrong): 0.64 on seed 0 (3 epochs: 0.30)."""
     sets = [
         "data.n_steps=20",
         "data.max_test=90",
         "network.n_hidden=32",
         "network.n_inner=20",
-        "training.epochs=3",
+        "training.epochs=6",
         "training.lr=0.005",
         "training.progress=false",
     ]
     summary = Trainer.create(load_config(EXAMPLE, sets), tmp_path / "run").fit()
     assert summary["n_train"] == 270 and summary["n_test"] == 90
-    assert summary["test_acc"] > 0.3, summary
+    assert summary["test_acc"] > 0.4, summary

@@ -45,7 +45,7 @@ def test_the_shipped_pyvisa_sim_smu_runs_the_driver() -> None:
         smu.output(True)
         assert smu.measure() == (0.1, 1e-7)
         with pytest.raises(InstrumentCommandError, match="-113"):
-            smu.write(":SOUR:VOLT:MODE LIST")  # not in the simulated dialogues
+            smu._write(":SOUR:VOLT:MODE LIST")  # raw, checked write: not in the dialogues
     finally:
         smu.close()
 

@@ -117,14 +117,22 @@ class TaxelEncoder:
     then rectify: ``max(0, gain * s + bias)`` [normalised row drive]. Gains are drawn in
     [0.5, 2] and biases in [-0.5, 0.5] from ``seed``: the positive biases drive rows even
     at zero pressure, so a class with no pressure on some taxels (``space``: none at all)
-    still reaches the network (with biases <= 0 it gave no input whatever the weights)."""
+    still reaches the network (with biases <= 0 it gave no input whatever the weights).
+    ``bias_range`` sets other bounds (signed channels split into +/- rows need no positive
+    bias: every input drives one of the two)."""
 
-    def __init__(self, n_taxels: int, n_tiles: int, seed: int) -> None:
+    def __init__(
+        self,
+        n_taxels: int,
+        n_tiles: int,
+        seed: int,
+        bias_range: tuple[float, float] = (-0.5, 0.5),
+    ) -> None:
         rng = np.random.default_rng(seed)
         self.n_outputs = n_taxels * n_tiles
         self.channel = np.tile(np.arange(n_taxels), n_tiles)
         self.gain = rng.uniform(0.5, 2.0, self.n_outputs).astype(np.float32)
-        self.bias = rng.uniform(-0.5, 0.5, self.n_outputs).astype(np.float32)
+        self.bias = rng.uniform(*bias_range, self.n_outputs).astype(np.float32)
 
     def __call__(self, taxels: np.ndarray) -> np.ndarray:
         """[..., n_taxels] pressures -> [..., n_taxels * n_tiles] non-negative drives."""

@@ -72,7 +72,7 @@ class CoefficientEncoder:
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
         self.z_unit, self.z_clip = z_unit, z_clip
-        self.tiles = TaxelEncoder(2 * len(self.mean), n_tiles, seed)
+        self.tiles = TaxelEncoder(2 * len(self.mean), n_tiles, seed, bias_range=(-0.5, 0.0))
         self.n_outputs = self.tiles.n_outputs
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
