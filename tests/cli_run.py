@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from tiny_run import TINY_SETS
 
 from bruno_hil.cli import main
 
@@ -25,16 +26,7 @@ def last_json(out: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-TINY_TRAIN_SETS = [
-    "data.samples_per_class=5",
-    "data.max_train=27",
-    "data.max_test=27",
-    "data.n_steps=20",
-    "network.n_hidden=6",
-    "network.n_inner=10",
-    "training.epochs=2",
-    "training.batch_size=27",
-]
+TINY_TRAIN_SETS = [*TINY_SETS, "training.epochs=2"]
 """The smallest training run that still has every class (27 train and test samples)."""
 
 

@@ -248,7 +248,8 @@ def test_forward_asks_the_chip_for_each_layer(loop: ModuleType) -> None:
     with their input currents, in data-path order; a chip whose recordings are the
     surrogate's own leaves the forward pass unchanged, and a chip that holds no layer is
     never asked."""
-    config = load_config(None, [*TINY, "network.bits=null"])
+    sets = [*TINY, "network.bits=null", "network.hidden_neuron=null"]  # FeLIF hidden too
+    config = load_config(None, sets)
     data = loop.build_dataset(config.data)
     torch.manual_seed(0)
     net = loop.Network(config.network, data.n_inputs, data.n_classes, config.data.dt_s, "t")
