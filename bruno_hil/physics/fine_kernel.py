@@ -94,7 +94,7 @@ def build(compiler: str) -> ModuleType:
     try:
         return cpp_extension.load(
             name=directory.name,
-            sources=[str(SOURCE)],
+            sources=[str(_cached_source(directory))],
             extra_cflags=list(CFLAGS),
             build_directory=str(directory),
             verbose=False,
@@ -103,6 +103,19 @@ def build(compiler: str) -> ModuleType:
         raise KernelUnavailable(
             f"building the compiled FeLIF fine forward in {directory} failed: {err}"
         ) from None
+
+
+def _cached_source(directory: Path) -> Path:
+    """A copy of the source inside the build folder, compiled from there: the build's
+    commands then name the same file from every checkout of the same source (the folder's
+    name is a hash of it), so a second checkout does not rebuild it (torch's builder
+    rebuilds whenever a command changes)."""
+    copy = directory / SOURCE.name
+    if not copy.is_file():
+        tmp = directory / f".{SOURCE.name}.{os.getpid()}"
+        shutil.copyfile(SOURCE, tmp)
+        os.replace(tmp, copy)
+    return copy
 
 
 @functools.cache
