@@ -17,9 +17,12 @@ import yaml
 
 from bruno_hil.errors import BrunoHilError
 
-FELIF_MODES: tuple[str, ...] = ("bruno", "nobruno", "bptt")
+FELIF_MODES: tuple[str, ...] = ("bruno", "nobruno", "bptt", "bptt_full")
 """FeLIF gradient modes: BRUNO (fine forward, coarse-step Jacobian), the coarse step forward
-and backward, backpropagation through every inner step."""
+and backward, backpropagation through every inner step with the Merz rate frozen in each
+step's backward pass (``bptt``), and the same with the rate's full derivative
+(``bptt_full``: the exact gradient of the fine forward, the reference of gradient studies;
+its step Jacobians can grow large where switching is fast, see ``fecap_step``)."""
 WEIGHT_BITS: tuple[int | None, ...] = (None, 8, 4, 3)
 """Training-time weight resolutions of the RRAM synapses (None: full precision)."""
 MAX_SEED = 2**32 - 1

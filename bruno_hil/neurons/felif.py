@@ -10,7 +10,8 @@ The fine forward's values never depend on the coarse ones, so the whole fine tra
 computed first, without a graph, and the coarse steps then run from its states; the
 backward graph holds ``T`` coarse steps only. ``nobruno`` uses the coarse step forward and
 backward; ``bptt`` differentiates through every inner step (optionally checkpointed per
-network step).
+network step) with the Merz rate frozen in each step's backward pass, ``bptt_full`` with
+its full derivative (the exact gradient of the fine forward).
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ class FeLIFLayer(nn.Module):
         d = self.devices()
         current = current_A.to(DTYPE)
         state = FeLIFState.rest(d, tuple(current.shape[1:]))
-        if self.mode == "bptt":
+        if self.mode in ("bptt", "bptt_full"):
             spikes, states = self._bptt(state, current, d)
         else:
             if self.mode == "bruno" and fine is None:
@@ -170,13 +171,15 @@ class FeLIFLayer(nn.Module):
     def _bptt(
         self, state: FeLIFState, current: torch.Tensor, d: FeCapTensors
     ) -> tuple[list[torch.Tensor], list[FeLIFState]]:
-        """Differentiate through all ``n_inner`` steps of every network step."""
+        """Differentiate through all ``n_inner`` steps of every network step (the Merz
+        rate's derivative kept in mode ``bptt_full`` only)."""
         h = self.dt_s / self.n_inner
+        freeze_rate = self.mode == "bptt"
 
         def network_step(v: torch.Tensor, p: torch.Tensor, i: torch.Tensor):
             count, x = torch.zeros_like(v), FeLIFState(v, p)
             for _ in range(self.n_inner):
-                s, x = coarse_step(x, i, h, d, self.surrogate_beta, self.surrogate)
+                s, x = coarse_step(x, i, h, d, self.surrogate_beta, self.surrogate, freeze_rate)
                 count = count + s
             return count, x.v_V, x.p_C_per_m2
 

@@ -167,11 +167,12 @@ def coarse_step(
     d: FeCapTensors,
     beta: float,
     surrogate: str = "superspike",
+    freeze_rate: bool = True,
 ) -> tuple[torch.Tensor, FeLIFState]:
     """One differentiable step of ``h_s`` with spike and reset: (spikes, next state).
     The spike's backward pass is the surrogate on ``V - V_thr`` [V]; the reset gate is
-    detached."""
-    v, p = fecap_step(state, current_A, h_s, d, freeze_rate=True)
+    detached; ``freeze_rate`` as in :func:`fecap_step`."""
+    v, p = fecap_step(state, current_A, h_s, d, freeze_rate=freeze_rate)
     spikes = spike_fn(v - d.v_thr_V, beta, surrogate)
     gate = spikes.detach()
     v = v + gate * (d.v_reset_V - v)
