@@ -1,8 +1,9 @@
 """RRAM crossbar synapses for training: a linear layer whose weights are differential
 conductance pairs ``G+ - G-``.
 
-Each forward pass: the float weights are quantized per tensor (abs-max, stochastic
-rounding redrawn every pass, straight-through; :mod:`bruno_hil.physics.quantize`), split
+Each forward pass: the float weights are quantized per tensor (abs-max or MSE range,
+stochastic rounding redrawn every pass or rounding to the nearest level, straight-through;
+:mod:`bruno_hil.physics.quantize`), split
 into the two devices of each pair (``G+ = max(w, 0)``, ``G- = max(-w, 0)``, in units of
 the largest programmed conductance), each device is scaled by its own fixed
 device-to-device factor ``1 + cv*N(0,1)`` (drawn once, a buffer) and by fresh read noise
@@ -16,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from bruno_hil.physics.quantize import quantize_abs_max
+from bruno_hil.physics.quantize import QUANT_RANGES, quantize_abs_max
 from bruno_hil.settings import WEIGHT_BITS, check_choice, check_cv, check_positive
 
 
@@ -34,6 +35,8 @@ class RRAMLinear(nn.Module):
         variability_cv: float = 0.0,
         read_noise: float = 0.0,
         current_scale_A: float = 1.0,
+        stochastic_rounding: bool = True,
+        quant_range: str = "abs_max",
     ) -> None:
         super().__init__()
         check_choice("network.bits", bits, WEIGHT_BITS)
@@ -42,10 +45,13 @@ class RRAMLinear(nn.Module):
         check_cv("network.variability_cv", variability_cv)
         check_cv("network.read_noise", read_noise)
         check_positive("synapse current_scale_A", current_scale_A)
+        check_choice("network.quant_range", quant_range, QUANT_RANGES)
         self.bits = bits
         self.variability_cv = variability_cv
         self.read_noise = read_noise
         self.current_scale_A = current_scale_A
+        self.stochastic_rounding = stochastic_rounding
+        self.quant_range = quant_range
         bound = 1.0 / math.sqrt(n_in)
         self.weight = nn.Parameter(torch.empty(n_out, n_in).uniform_(-bound, bound))
         gains = 1.0 + variability_cv * torch.randn(2, n_out, n_in)
@@ -53,7 +59,11 @@ class RRAMLinear(nn.Module):
 
     def effective_weight(self) -> torch.Tensor:
         """The weight the crossbar realises in this pass: quantized, device-scaled, noisy."""
-        w = self.weight if self.bits is None else quantize_abs_max(self.weight, self.bits)
+        w: torch.Tensor = self.weight
+        if self.bits is not None:
+            w = quantize_abs_max(
+                w, self.bits, stochastic=self.stochastic_rounding, quant_range=self.quant_range
+            )
         gains = self.device_gains
         if self.read_noise > 0:
             gains = gains * (1.0 + self.read_noise * torch.randn_like(gains))

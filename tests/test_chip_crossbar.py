@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from scipy.sparse.linalg import spsolve
 
 from bruno_hil.chip.crossbar_circuit import (
@@ -17,6 +18,7 @@ from bruno_hil.chip.crossbar_circuit import (
     quantize_dac,
 )
 from bruno_hil.devices.params import RRAMParams
+from bruno_hil.physics.quantize import grid_step, quantize_abs_max
 
 RNG = np.random.default_rng(7)
 
@@ -181,6 +183,22 @@ def test_programmed_conductances() -> None:
     assert np.all(np.minimum(gp, gn) == g_lo)
     noisy, _, _ = program_conductances(w, g_lo, g_hi, bits=3, cv=0.1, rng=np.random.default_rng(1))
     assert not np.allclose(noisy, gp) and np.allclose(noisy, gp, rtol=0.5)
+
+
+def test_programming_follows_the_mse_grid_of_training() -> None:
+    """With the MSE range the chip programs the same nearest levels as training's grid:
+    the outliers clip to the top level and the small weights keep their resolution."""
+    g_lo, g_hi = conductance_range_S(RRAMParams(), 0.2)
+    w = np.random.default_rng(3).laplace(0.0, 0.05, (40, 10))
+    w[0, :2] = [1.0, -1.0]
+    step = float(grid_step(torch.from_numpy(w), 3, "mse"))
+    assert step < 0.7 * 1.0 / 3  # abs-max: the step 1/3 puts most small weights on 0
+    gp, gn, scale = program_conductances(w, g_lo, g_hi, bits=3, quant_range="mse")
+    expected = np.clip(np.round(w / step), -3, 3) * step
+    assert np.allclose(scale * (gp - gn), expected)
+    trained = quantize_abs_max(torch.from_numpy(w), 3, stochastic=False, quant_range="mse")
+    assert np.allclose(scale * (gp - gn), trained.numpy())
+    assert np.count_nonzero(expected) > 2 * np.count_nonzero(np.round(w / (1.0 / 3)))
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bruno_hil.physics.quantize import levels, quantize_abs_max, stochastic_round
+from bruno_hil.physics.quantize import grid_step, levels, quantize_abs_max, stochastic_round
 from bruno_hil.physics.surrogate import SURROGATES, spike_fn
 from bruno_hil.synapses import RRAMLinear
 
@@ -42,6 +42,34 @@ def test_quantization_is_redrawn_every_pass_and_passes_gradients_straight_throug
     assert len(torch.unique(samples[:, 0])) == 2  # 0.3*3 = 0.9 rounds to 0 or 1 step
     (q1 * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
     assert w.grad.tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_nearest_rounding_is_deterministic_and_within_half_a_step() -> None:
+    w = torch.tensor([0.3, -0.55, 1.0, 0.05, 0.2], requires_grad=True)
+    draws = torch.stack([quantize_abs_max(w, 3, stochastic=False).detach() for _ in range(20)])
+    assert (draws == draws[0]).all()
+    torch.testing.assert_close(draws[0], torch.tensor([1 / 3, -2 / 3, 1.0, 0.0, 1 / 3]))
+    assert ((draws[0] - w.detach()).abs() <= 0.5 / 3 + 1e-7).all()
+    layer = RRAMLinear(3, 2, bits=3, stochastic_rounding=False)
+    assert torch.equal(layer.effective_weight(), layer.effective_weight())
+
+
+def test_the_mse_range_has_less_error_than_abs_max_on_heavy_tailed_weights() -> None:
+    """Laplace-like weights with a few outliers: at 3 bits the abs-max grid rounds most of
+    them to zero; the MSE range clips the outliers and errs less (and never more: abs-max
+    is one of its candidates)."""
+    gen = torch.Generator().manual_seed(0)
+    w = torch.distributions.Laplace(0.0, 0.05).sample((4096,))
+    w[:4] = torch.tensor([1.0, -0.9, 0.8, -1.0])
+    errors = {}
+    for quant_range in ("abs_max", "mse"):
+        q = quantize_abs_max(w, 3, gen, stochastic=False, quant_range=quant_range)
+        errors[quant_range] = float((q - w).norm() / w.norm())
+        assert len(torch.unique(q)) <= 7
+    assert errors["mse"] < 0.6 * errors["abs_max"], errors
+    assert float(grid_step(w, 3, "mse")) < float(grid_step(w, 3, "abs_max"))
+    with pytest.raises(ValueError, match="quant_range"):
+        grid_step(w, 3, "max")
 
 
 def test_rram_linear_scales_to_amperes_and_is_differential() -> None:
@@ -89,3 +117,14 @@ def test_surrogates_peak_at_threshold_and_decay(kind: str) -> None:
     assert out.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]
     (g,) = torch.autograd.grad(out.sum(), x)
     assert g[2] == g.max() and g[0] < g[1] and g[4] < g[3]
+
+
+def test_the_network_settings_reach_both_crossbars() -> None:
+    from bruno_hil.training import Network, load_config
+
+    sets = ["network.bits=3", "network.quant_range=mse", "network.weight_rounding=nearest"]
+    config = load_config(None, sets)
+    net = Network(config.network, 6, 3, 1e-3, "test")
+    for synapse in (net.syn_in, net.syn_out):
+        assert (synapse.bits, synapse.quant_range) == (3, "mse")
+        assert torch.equal(synapse.effective_weight(), synapse.effective_weight())

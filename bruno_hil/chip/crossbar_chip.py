@@ -41,6 +41,7 @@ from bruno_hil.chip.crossbar_circuit import (
 from bruno_hil.chip.layers import DRAW_KEYS, SynapseLayer
 from bruno_hil.chip.settings import CROSSBAR_READS
 from bruno_hil.devices.params import RRAMParams
+from bruno_hil.physics.quantize import QUANT_RANGES
 from bruno_hil.settings import check_choice, check_cv, check_int_range, check_positive
 
 
@@ -51,9 +52,11 @@ class CrossbarChipSettings:
     ``circuit``: tile size, wire resistance per segment, read voltage, DAC/ADC;
     ``rram``: the cell whose read conductances span the weight range; ``program_bits``:
     signed weight resolution of the programming (4 bits: -7..7, 8 conductance levels per
-    device); ``input_full_scale``: the network input that maps to the full read voltage
-    (larger inputs are clipped by the DAC); ``program_every``: weight updates between
-    reprogrammings; ``variability_cv``: device-to-device relative std of the conductances;
+    device); ``quant_range``: the weight grid's range, as in training
+    (:data:`bruno_hil.physics.quantize.QUANT_RANGES`); ``input_full_scale``: the network
+    input that maps to the full read voltage (larger inputs are clipped by the DAC);
+    ``program_every``: weight updates between reprogrammings; ``variability_cv``:
+    device-to-device relative std of the conductances;
     ``read``: ``transfer`` (ngspice solves the programmed crossbar's transfer conductances
     once, every read is a product with them: exact, the read path is linear) or
     ``transient`` (every batch of input vectors is its own ngspice transient).
@@ -62,6 +65,7 @@ class CrossbarChipSettings:
     circuit: CrossbarSettings = field(default_factory=CrossbarSettings)
     rram: RRAMParams = field(default_factory=RRAMParams)
     program_bits: int = 4
+    quant_range: str = "abs_max"
     input_full_scale: float = 2.5
     program_every: int = 1
     variability_cv: float = 0.0
@@ -71,6 +75,7 @@ class CrossbarChipSettings:
         # the rules of the hil settings these come from (bruno_hil.chip.settings)
         check_choice("hil.crossbar_read", self.read, CROSSBAR_READS)
         check_int_range("hil.program_bits", self.program_bits, 2, 12)
+        check_choice("network.quant_range", self.quant_range, QUANT_RANGES)
         check_positive("hil.input_full_scale", self.input_full_scale)
         check_int_range("hil.program_every", self.program_every, 1, 2**31)
         check_cv("hil.variability_cv", self.variability_cv)
@@ -122,6 +127,7 @@ class ChipCrossbars:
             s.program_bits,
             s.variability_cv,
             rng,
+            s.quant_range,
         )
         gain = current_scale_A * w_per_S / s.circuit.v_read_V
         layer = ProgrammedLayer(CrossbarLayer(g_pos, g_neg, s.circuit), gain)

@@ -29,9 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from bruno_hil.devices.params import RRAMParams
 from bruno_hil.errors import BrunoHilError
+from bruno_hil.physics.quantize import grid_step
 from bruno_hil.spice.runner import NgspiceRunner, SimResult
 from bruno_hil.spice.values import spice_number
 
@@ -155,11 +157,14 @@ def program_conductances(
     bits: int,
     cv: float = 0.0,
     rng: np.random.Generator | None = None,
+    quant_range: str = "abs_max",
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Map weights [inputs, outputs] to differential conductances (G+, G-) [S].
 
-    Symmetric abs-max quantization to integers ``q`` in ``[-L, L]``, ``L = 2**(bits-1) - 1``
-    (3 bits: -3..3); ``G+ = g_min + max(q, 0)*dG``, ``G- = g_min + max(-q, 0)*dG`` with
+    Symmetric quantization to the nearest integer ``q`` in ``[-L, L]``,
+    ``L = 2**(bits-1) - 1`` (3 bits: -3..3), on the grid that training used
+    (:func:`bruno_hil.physics.quantize.grid_step` with ``quant_range``; weights beyond the
+    top level clip); ``G+ = g_min + max(q, 0)*dG``, ``G- = g_min + max(-q, 0)*dG`` with
     ``dG = (g_max - g_min)/L``; device-to-device variability ``G*(1 + cv*N(0, 1))`` drawn
     once per device from ``rng`` (clipped at 0). Also returns the weight per siemens,
     ``w = scale*(G+ - G-)``.
@@ -173,8 +178,8 @@ def program_conductances(
         raise CrossbarError(f"need 0 <= g_min_S < g_max_S, got {g_min_S!r}, {g_max_S!r}")
     _check_real(cv, "cv", allow_zero=True)
     levels = 2 ** (bits - 1) - 1
-    abs_max = float(np.max(np.abs(w))) or 1.0
-    q = np.round(w / abs_max * levels)
+    w_step = float(grid_step(torch.from_numpy(w), bits, quant_range)) if np.any(w) else 1.0
+    q = np.clip(np.round(w / w_step), -levels, levels)
     step = (g_max_S - g_min_S) / levels
     g_pos = g_min_S + np.maximum(q, 0) * step
     g_neg = g_min_S + np.maximum(-q, 0) * step
@@ -182,7 +187,7 @@ def program_conductances(
         rng = rng or np.random.default_rng()
         g_pos = np.maximum(g_pos * (1 + cv * rng.standard_normal(g_pos.shape)), 0.0)
         g_neg = np.maximum(g_neg * (1 + cv * rng.standard_normal(g_neg.shape)), 0.0)
-    return g_pos, g_neg, abs_max / (levels * step)
+    return g_pos, g_neg, w_step / step
 
 
 def _offset_row(row_source: Callable[[int], str], offset: int, i: int) -> str:

@@ -13,19 +13,24 @@ from bruno_hil.chip.spec import check_backend_layers, parse_chip
 
 
 def open_chip(
-    spec: str, hil: HilConfig, seed: int = 0, network_bits: int | None = None
+    spec: str,
+    hil: HilConfig,
+    seed: int = 0,
+    network_bits: int | None = None,
+    quant_range: str = "abs_max",
 ) -> Chip | None:
     """The chip named by ``spec`` holding ``hil.layers``: None for ``surrogate`` (the
-    torch integrator inside the layers); for ``ngspice``, crossbars and FeLIF neuron layers
-    as circuits (devices drawn with ``seed``; ``network_bits``: the network's training
-    resolution, the default programming resolution); for ``visa://<resource>``, neuron
-    layers measured on a neuron bench."""
+        torch integrator inside the layers); for ``ngspice``, crossbars and FeLIF neuron layers
+        as circuits (devices drawn with ``seed``; ``network_bits``: the network's training
+        resolution, the default programming resolution; ``quant_range``: its weight grid's range,
+    which the programming follows); for ``visa://<resource>``, neuron
+        layers measured on a neuron bench."""
     chip = parse_chip(spec)
     check_backend_layers(chip, hil.layers)
     if chip.backend == "surrogate":
         return None
     if chip.backend == "ngspice":
-        return _open_ngspice(hil, seed, network_bits)
+        return _open_ngspice(hil, seed, network_bits, quant_range)
     from bruno_hil.chip.visa_chip import VisaChip
     from bruno_hil.instruments import RetryPolicy
 
@@ -39,7 +44,7 @@ def open_chip(
     )
 
 
-def _open_ngspice(hil: HilConfig, seed: int, network_bits: int | None) -> Chip:
+def _open_ngspice(hil: HilConfig, seed: int, network_bits: int | None, quant_range: str) -> Chip:
     from bruno_hil.chip.crossbar_chip import CrossbarChipSettings
     from bruno_hil.chip.crossbar_circuit import CrossbarSettings, conductance_range_S
     from bruno_hil.chip.ngspice_chip import NgspiceChip
@@ -61,6 +66,7 @@ def _open_ngspice(hil: HilConfig, seed: int, network_bits: int | None) -> Chip:
         ),
         rram=rram,
         program_bits=hil.resolved_program_bits(network_bits),
+        quant_range=quant_range,
         input_full_scale=hil.input_full_scale,
         program_every=hil.program_every,
         variability_cv=hil.variability_cv,

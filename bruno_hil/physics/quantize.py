@@ -1,13 +1,26 @@
-"""Training-time weight quantization of RRAM synapses: symmetric abs-max per tensor,
-stochastic rounding redrawn on every call, straight-through to the float weights.
+"""Training-time weight quantization of RRAM synapses: a symmetric grid per tensor,
+stochastic rounding redrawn on every call (or rounding to the nearest level),
+straight-through to the float weights.
 
 With ``bits`` = n the integer levels are ``-(2**(n-1)-1) .. 2**(n-1)-1`` (3 bits: -3..3),
-so zero is always a level and a zero weight stays exactly zero.
+so zero is always a level and a zero weight stays exactly zero. The grid's range is either
+the tensor's largest magnitude (``abs_max``: no weight is clipped) or the range that
+minimises the mean square error of nearest rounding (``mse``: the few largest weights are
+clipped to the top level so that the many small ones get a finer step; the usual MSE
+range setting of post-training quantization, e.g. Nagel et al. 2021, "A white paper on
+neural network quantization", section 3.2).
 """
 
 from __future__ import annotations
 
 import torch
+
+QUANT_RANGES: tuple[str, ...] = ("abs_max", "mse")
+"""How a tensor's grid range is chosen (see the module docstring)."""
+WEIGHT_ROUNDINGS: tuple[str, ...] = ("stochastic", "nearest")
+"""How weights are rounded onto the grid in training."""
+MSE_CANDIDATES = 64
+"""Candidate ranges ``k/64 * max|w|`` (k = 1..64) searched by the ``mse`` range."""
 
 
 def levels(bits: int) -> int:
@@ -24,12 +37,33 @@ def stochastic_round(x: torch.Tensor, generator: torch.Generator | None = None) 
     return torch.floor(x + noise)
 
 
-def quantize_abs_max(
-    w: torch.Tensor, bits: int, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """``w`` on the ``bits``-bit grid of step ``max|w|/levels(bits)``, stochastically
-    rounded; the gradient passes straight through to ``w``."""
+def grid_step(w: torch.Tensor, bits: int, quant_range: str = "abs_max") -> torch.Tensor:
+    """The step of ``w``'s ``bits``-bit grid (a 0-d tensor, same units as ``w``)."""
     top = levels(bits)
-    scale = w.detach().abs().max().clamp(min=torch.finfo(w.dtype).tiny) / top
-    q = torch.clamp(stochastic_round(w.detach() / scale, generator), -top, top) * scale
-    return w + (q - w).detach()
+    a = w.detach().abs().flatten()
+    abs_max = a.max().clamp(min=torch.finfo(w.dtype).tiny)
+    if quant_range == "abs_max":
+        return abs_max / top
+    if quant_range != "mse":
+        raise ValueError(f"quant_range = {quant_range!r}: expected one of {QUANT_RANGES}")
+    fractions = torch.arange(1, MSE_CANDIDATES + 1, dtype=w.dtype, device=w.device)
+    steps = abs_max * fractions / (MSE_CANDIDATES * top)
+    q = torch.clamp(torch.round(a[None, :] / steps[:, None]), max=top) * steps[:, None]
+    return steps[torch.argmin(((q - a[None, :]) ** 2).sum(1))]
+
+
+def quantize_abs_max(
+    w: torch.Tensor,
+    bits: int,
+    generator: torch.Generator | None = None,
+    stochastic: bool = True,
+    quant_range: str = "abs_max",
+) -> torch.Tensor:
+    """``w`` on the ``bits``-bit grid of :func:`grid_step`, stochastically rounded (or to
+    the nearest level if not ``stochastic``) and clipped to the top level; the gradient
+    passes straight through to ``w``."""
+    top = levels(bits)
+    step = grid_step(w, bits, quant_range)
+    x = w.detach() / step
+    q = torch.clamp(stochastic_round(x, generator) if stochastic else torch.round(x), -top, top)
+    return w + (q * step - w).detach()

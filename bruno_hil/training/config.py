@@ -28,6 +28,7 @@ from bruno_hil.chip.settings import HilConfig
 from bruno_hil.chip.spec import check_backend_layers, parse_chip
 from bruno_hil.devices import FeCapParams, LIFParams, ParameterError
 from bruno_hil.physics.fine_kernel import FINE_KERNELS
+from bruno_hil.physics.quantize import QUANT_RANGES, WEIGHT_ROUNDINGS
 from bruno_hil.settings import (
     FELIF_MODES,
     WEIGHT_BITS,
@@ -118,10 +119,19 @@ class NetworkConfig:
     None: ``neuron``."""
     mode: str = "bruno"
     """FeLIF gradient: ``bruno`` (fine forward, coarse-step Jacobian), ``nobruno`` (coarse
-    forward and backward) or ``bptt`` (backprop through every inner step)."""
+    forward and backward), ``bptt`` (backprop through every inner step, the Merz rate frozen
+in each step's backward pass) or ``bptt_full`` (the same with the rate's full derivative:
+the exact gradient, for gradient studies)."""
     n_hidden: int = 128
     bits: int | None = None
     """RRAM weight resolution: None (full precision) or 8, 4, 3 bits."""
+    quant_range: str = "abs_max"
+    """Range of each crossbar's weight grid at ``bits``: ``abs_max`` (the largest weight is
+    the top level) or ``mse`` (the range of least quantization error; the largest weights
+    clip): :mod:`bruno_hil.physics.quantize`. The chip programs with the same range."""
+    weight_rounding: str = "stochastic"
+    """Training-time rounding onto the grid: ``stochastic`` (unbiased, redrawn every pass)
+    or ``nearest``. The chip always programs the nearest level (write-verify)."""
     n_inner: int = 100
     """FeLIF fine inner Euler steps per network step (1000 = 1 us steps). Against a tight
     ODE reference (experiments/fine_steps.md) 100 steps get 86 % of the per-step spike
@@ -159,6 +169,8 @@ class NetworkConfig:
         check_choice("network.hidden_neuron", self.hidden_neuron, (None, *NEURONS))
         check_choice("network.mode", self.mode, FELIF_MODES)
         check_choice("network.bits", self.bits, WEIGHT_BITS)
+        check_choice("network.quant_range", self.quant_range, QUANT_RANGES)
+        check_choice("network.weight_rounding", self.weight_rounding, WEIGHT_ROUNDINGS)
         check_positive("network.n_hidden", self.n_hidden)
         check_positive("network.n_inner", self.n_inner)
         check_choice("network.fine_kernel", self.fine_kernel, FINE_KERNELS)
@@ -277,7 +289,9 @@ class RunConfig:
     def open_chip(self) -> Chip | None:
         """The chip this run trains with (:func:`bruno_hil.chip.open_chip`; None for
         ``surrogate``)."""
-        return open_chip(self.chip, self.hil, self.seed, self.network.bits)
+        return open_chip(
+            self.chip, self.hil, self.seed, self.network.bits, self.network.quant_range
+        )
 
     def as_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

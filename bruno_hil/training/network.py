@@ -86,6 +86,8 @@ class Network(nn.Module):
             RRAMLinear(
                 *sizes[name],
                 bits=config.bits,
+                stochastic_rounding=config.weight_rounding == "stochastic",
+                quant_range=config.quant_range,
                 variability_cv=config.variability_cv,
                 read_noise=config.read_noise,
                 current_scale_A=scales[name][0 if kinds[name] == "felif" else 1],
