@@ -54,6 +54,7 @@ def probe(run_dir: Path, bits_list: list[int | None]) -> list[dict]:
     for bits, stochastic, quant_range in settings:
         row: dict[str, object] = {
             "run": run_dir.name,
+            "neuron": trainer.config.network.neuron,
             "trained_bits": trainer.config.network.bits or "fp",
             "bits": bits or "fp",
             "range": "-" if bits is None else quant_range,
@@ -83,7 +84,7 @@ def main() -> None:
     results = pd.DataFrame(rows)
     if args.csv:
         results.to_csv(args.csv, index=False)
-    keys = ["trained_bits", "bits", "range", "rounding"]
+    keys = ["neuron", "trained_bits", "bits", "range", "rounding"]
     values = [c for c in results.columns if c not in (*keys, "run")]
     summary = results.groupby(keys, sort=False)[values].agg(["mean", "std"])
     print("| " + " | ".join(keys + values) + " |")
