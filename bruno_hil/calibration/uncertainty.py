@@ -20,8 +20,10 @@ The block length (:func:`block_length`) is the residual's integrated autocorrela
 time, rounded up: 1 for white residuals, longer where neighbouring points of a sweep
 share an error.
 
-What neither covers: a model error that the parameters absorb exactly (a discrepancy in
-the span of ``J`` leaves no trace in the residuals).
+What neither covers: a model error that the parameters absorb (a discrepancy in the span
+of ``J`` leaves no trace in the residuals). Both are first order: where the model's
+response has a kink at the optimum (the RRAM pulse model's last RESET reads), the
+jackknife's predicted moves are not what refits do (``calibration/README.md``).
 """
 
 from __future__ import annotations

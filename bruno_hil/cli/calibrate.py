@@ -145,9 +145,10 @@ def _print(report: dict[str, Any], files: list[Path], as_json: bool) -> None:
             typer.echo(f"  {name:22s} {p['value']:.5g} {p['unit']} ({p['status']}: {p['reason']})")
         else:
             typer.echo(f"  {name:22s} {p['value']:.5g} {p['unit']} (held: {p['reason']})")
+    block = report["fit"]["jackknife_block_points"]
     typer.echo(
         "  (+- 1-sigma: the larger of the local, white-noise one and a delete-a-block"
-        f" jackknife's, blocks of {report['fit']['jackknife_block_points']} points)"
+        f" jackknife's, {block} point{'s' if block != 1 else ''} per block)"
     )
     for quantity, rows in report["metrics"].items():
         for row in rows:
