@@ -153,6 +153,8 @@ def test_rram_live_on_ngspice(capsys: pytest.CaptureFixture[str]) -> None:
     report = json.loads(out.strip().splitlines()[-1])
     assert report["source"] == "live --chip ngspice"
     assert len(report["live"]["rounds"]) >= 1
+    last = report["live"]["rounds"][-1]
+    assert last["sigma_local"]["i_0_A"] > 0.0 and last["sigma_jackknife"]["i_0_A"] > 0.0
     assert report["parameters"]["i_0_A"]["value"] == pytest.approx(2e-4, rel=0.05)
 
 
