@@ -62,7 +62,7 @@ def run(seed: int) -> list[dict[str, object]]:
         row.update({f"heldout {k}": v for k, v in last.heldout_rmse_by_stimulus.items()})
         for name in SWITCHING:
             row[f"{name} error"] = last.params[name] / getattr(CHIP, name) - 1.0
-            row[f"{name} sigma"] = last.sigma[name] / last.params[name]
+            row[f"{name} sigma"] = last.sigma_local[name] / last.params[name]
         row["time_s"] = elapsed
         rows.append(row)
         print(row, flush=True)

@@ -2,8 +2,9 @@
 
 :mod:`.io` loads and validates measurement files (CSV/Parquet, SI column names);
 :mod:`.fit` is the generic bounded least-squares fit with torch Jacobians, multi-start,
-uncertainties and identifiability; :mod:`.fecap` and :mod:`.rram` fit the FeCap (P-V /
-charge waveforms) and the RRAM (I-V sweeps and pulse trains, jointly); :mod:`.report`
+uncertainties (local and jackknife: :mod:`.uncertainty`) and identifiability;
+:mod:`.fecap` and :mod:`.rram` fit the FeCap (P-V / charge waveforms) and the RRAM (I-V
+sweeps and pulse trains, jointly); :mod:`.report`
 writes metrics, parameter files and overlay plots; :mod:`.live` measures, fits and
 validates in a loop on any :class:`~bruno_hil.characterize.backend.MeasurementBackend`.
 """

@@ -17,8 +17,12 @@
   simulation when the model has ``batch``), each refined; the best refinement wins. Each
   refinement works in variables scaled so that its first trust region is ~10 % of every
   parameter (:data:`TRUST_STEP`).
-* **Uncertainty**: ``cov = s^2 (J^T J)^+`` at the optimum (``s^2`` the residual variance,
-  ``J`` in the fit space), mapped to the parameter values; the correlation matrix.
+* **Uncertainty** (:mod:`.uncertainty`): the *local* ``cov = s^2 (J^T J)^+`` at the
+  optimum (``s^2`` the residual variance, ``J`` in the fit space), mapped to the parameter
+  values, with its correlation matrix; and the *jackknife* one (linearised delete-a-block
+  jackknife, blocks as long as the residual's autocorrelation), which also holds where
+  the residuals are not white noise of one size or a few points pull the fit. The local
+  one decides identifiability; report both.
 * **Identifiability**: a parameter is not identifiable from these data when its relative
   uncertainty exceeds ``max_rel_sigma``, its correlation with another exceeds
   ``max_abs_corr``, or refinements from different starts that fit equally well (chi-square
@@ -46,6 +50,12 @@ import numpy as np
 import torch
 from scipy.optimize import least_squares
 
+from bruno_hil.calibration.uncertainty import (
+    MIN_BLOCKS,
+    block_length,
+    jackknife_covariance,
+    local_covariance,
+)
 from bruno_hil.devices.params import DeviceParams
 from bruno_hil.errors import BrunoHilError
 
@@ -201,7 +211,13 @@ class FitResult:
     names: list[str]
     values: dict[str, float]
     sigma: dict[str, float]
-    """One-standard-deviation uncertainty of each fitted value (NaN for held ones)."""
+    """Local (linearised, white-noise) one-standard-deviation uncertainty of each fitted
+    value (NaN for held ones)."""
+    sigma_jackknife: dict[str, float]
+    """The delete-a-block jackknife's one-standard-deviation uncertainty (NaN for held
+    ones; see :mod:`.uncertainty`)."""
+    jackknife_block: int
+    """Points per jackknife block (the residual's autocorrelation time, rounded up)."""
     correlation: np.ndarray
     """Correlation matrix of the fitted (not held) parameters, in ``fitted`` order."""
     fitted: list[str]
@@ -219,6 +235,15 @@ class FitResult:
     message: str
     history: list[dict[str, object]] = field(default_factory=list)
     """One entry per elimination round: parameters, relative uncertainties, reasons."""
+
+    @property
+    def sigma_honest(self) -> dict[str, float]:
+        """The 1-sigma to quote: the larger of :attr:`sigma` and :attr:`sigma_jackknife`
+        (the jackknife scatters around the local one on white noise; NaN for held ones)."""
+        return {
+            name: float(np.maximum(self.sigma[name], self.sigma_jackknife[name]))
+            for name in self.names
+        }
 
 
 class _Cached:
@@ -286,14 +311,11 @@ def _starts(
     return out
 
 
-def _covariance(jac: np.ndarray, residual: np.ndarray, n_free: int) -> np.ndarray:
-    """``s^2 (J^T J)^+`` in fit space, by SVD (rank-deficient J gives huge entries)."""
-    dof = max(residual.size - n_free, 1)
-    s2 = float(residual @ residual) / dof
-    _, sv, vt = np.linalg.svd(jac, full_matrices=False)
-    tiny = sv.max() * np.finfo(float).eps * max(jac.shape) if sv.size else 0.0
-    inv = np.where(sv > tiny, 1.0 / np.maximum(sv, tiny) ** 2, 1.0 / tiny**2 if tiny else 0.0)
-    return s2 * (vt.T * inv) @ vt
+def _value_sigma(params: list[FitParameter], values: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """One-sigma of the values [their units] from a fit-space covariance (a log-scale
+    parameter's sigma is ``value * sigma(log value)``)."""
+    sx = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return np.where([p.log for p in params], values * sx, sx)
 
 
 def _assess(
@@ -306,7 +328,7 @@ def _assess(
     """Values, sigmas (value space), correlation, non-identifiable reasons, badness."""
     values = np.array([p.from_x(float(v)) for p, v in zip(params, x, strict=True)])
     sx = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    sigma = np.where([p.log for p in params], values * sx, sx)
+    sigma = _value_sigma(params, values, cov)
     with np.errstate(divide="ignore", invalid="ignore"):
         corr = cov / np.outer(sx, sx)
         rel = np.abs(sigma) / np.maximum(np.abs(values), [p.scale for p in params])
@@ -420,6 +442,7 @@ def fit(
     max_delta_chi2: float = 4.0,
     eliminate: bool = True,
     protected: Sequence[str] = (),
+    jackknife_block: int | None = None,
 ) -> FitResult:
     """Fit ``model`` to the data ``y`` [N] (see the module). ``weights`` multiply the
     residuals (default ``1/std(y)``); ``n_starts`` refinements (the initial guess and the
@@ -432,12 +455,18 @@ def fit(
     log-scale parameter, which spans decades: a factor 1.5 by default). With ``eliminate``, the
     least identifiable parameter is held at its initial value and the rest refitted, until
     all are identifiable; ``protected`` ones (nuisance terms such as an offset)
-    are never held."""
+    are never held. ``jackknife_block``: points per block of the jackknife uncertainty
+    (default: the residual's autocorrelation time; see :mod:`.uncertainty`)."""
     y = np.asarray(y, dtype=np.float64)
     if not params:
         raise FitError("nothing to fit: no free parameters")
     if y.size <= len(params):
         raise FitError(f"{y.size} data points cannot determine {len(params)} parameters")
+    if jackknife_block is not None and not 1 <= jackknife_block <= y.size // MIN_BLOCKS:
+        raise FitError(
+            f"jackknife_block = {jackknife_block!r} points: must be 1 to"
+            f" {y.size // MIN_BLOCKS} ({y.size} points in at least {MIN_BLOCKS} blocks)"
+        )
     w = np.broadcast_to(
         np.asarray(1.0 / (np.std(y) or 1.0) if weights is None else weights, dtype=np.float64),
         y.shape,
@@ -460,7 +489,8 @@ def fit(
         x_opt, res = results[0]
         total_nfev += cached.nfev
         residual = cached.residual(x_opt)
-        cov = _covariance(cached.jacobian(x_opt), residual, len(active))
+        jac = cached.jacobian(x_opt)
+        cov = local_covariance(jac, residual, len(active))
         values, sigma, corr, reasons, badness = _assess(
             active, x_opt, cov, max_rel_sigma, max_abs_corr
         )
@@ -497,16 +527,22 @@ def fit(
         held[active[worst].name] = reasons[active[worst].name]
         x_start = np.delete(x_opt, worst)
         active = [p for i, p in enumerate(active) if i != worst]
+    block = jackknife_block or block_length(residual)
+    sigma_jk = _value_sigma(active, values, jackknife_covariance(jac, residual, block))
     pred, _ = cached._eval(x_opt, jacobian=False)
     r_raw = pred - y
     sst = float(np.sum((y - y.mean()) ** 2))
     all_values = {**initial, **dict(zip([p.name for p in active], values.tolist(), strict=True))}
     all_sigma = {p.name: math.nan for p in params}
     all_sigma.update(dict(zip([p.name for p in active], sigma.tolist(), strict=True)))
+    all_sigma_jk = {p.name: math.nan for p in params}
+    all_sigma_jk.update(dict(zip([p.name for p in active], sigma_jk.tolist(), strict=True)))
     return FitResult(
         names=[p.name for p in params],
         values=all_values,
         sigma=all_sigma,
+        sigma_jackknife=all_sigma_jk,
+        jackknife_block=block,
         correlation=corr,
         fitted=[p.name for p in active],
         held=held,

@@ -98,8 +98,11 @@ class LiveRound:
     heldout_rmse: float
     heldout_rmse_by_stimulus: dict[str, float]
     params: dict[str, float]
-    sigma: dict[str, float]
-    """1-sigma of the fitted parameters (NaN for held ones)."""
+    sigma_local: dict[str, float]
+    """Local 1-sigma of the fitted parameters (NaN for held ones; see
+    :attr:`~bruno_hil.calibration.fit.FitResult.sigma`)."""
+    sigma_jackknife: dict[str, float]
+    """Their jackknife 1-sigma (:attr:`~bruno_hil.calibration.fit.FitResult.sigma_jackknife`)."""
     held: dict[str, str]
 
 
@@ -330,6 +333,7 @@ def live_calibrate(
                 by_stimulus,
                 f.params.as_dict(),
                 dict(f.result.sigma),
+                dict(f.result.sigma_jackknife),
                 f.result.held,
             )
         )

@@ -4,8 +4,8 @@ correlations, the overlay plot of data and fit, and the fitted-parameters file.
 The parameters file is YAML with the parameter class's name as the key of the full
 parameter set, which :meth:`~bruno_hil.devices.params.DeviceParams.from_file` loads (so
 ``characterize --device-params`` and ``train`` accept it), plus a ``calibration`` section
-that says which fields were fitted (with their 1-sigma uncertainties) and which were held
-at the prior and why.
+that says which fields were fitted (with their 1-sigma uncertainties, local and jackknife:
+:data:`SIGMA_NOTE`) and which were held at the prior and why.
 
 Some fitted quantities belong to the measurement set-up, not to the device: the P-V
 bench's capacitance in parallel with the FeCap (the fixture, probes and cables) is fitted
@@ -64,8 +64,10 @@ def curve_metrics(
 def parameter_table(
     result: FitResult, prior: DeviceParams, units: dict[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Per parameter: value, 1-sigma, relative sigma, prior, unit, and status (``fitted``,
-    ``held``, or ``fitted, not identifiable`` when elimination was off; with the reason)."""
+    """Per parameter: value, 1-sigma (``sigma``, the larger of ``sigma_local`` and
+    ``sigma_jackknife``: :data:`SIGMA_NOTE`) and its relative size, prior, unit, and status
+    (``fitted``, ``held``, or ``fitted, not identifiable`` when elimination was off; with
+    the reason)."""
     out: dict[str, dict[str, Any]] = {}
     for name in result.names:
         unit = (units or {}).get(name) or (
@@ -73,10 +75,13 @@ def parameter_table(
         )
         held = name in result.held
         value = result.values[name]
+        sigma = result.sigma_honest[name]
         entry: dict[str, Any] = {
             "value": value,
-            "sigma": None if held else result.sigma[name],
-            "rel_sigma": None if held or value == 0.0 else abs(result.sigma[name] / value),
+            "sigma": None if held else sigma,
+            "rel_sigma": None if held or value == 0.0 else abs(sigma / value),
+            "sigma_local": None if held else result.sigma[name],
+            "sigma_jackknife": None if held else result.sigma_jackknife[name],
             "prior": getattr(prior, name) if name in prior.names() else None,
             "unit": unit,
             "status": "held" if held else "fitted",
@@ -88,6 +93,17 @@ def parameter_table(
             entry["reason"] = result.not_identifiable[name]
         out[name] = entry
     return out
+
+
+SIGMA_NOTE = (
+    "sigma = the larger of sigma_local and sigma_jackknife (1-sigma, the parameter's unit)."
+    " sigma_local: linearised, s^2 (J^T J)^-1, right for white noise of one size from the"
+    " fitted model itself; sigma_jackknife: linearised delete-a-block jackknife (blocks of"
+    " jackknife_block_points), which also holds for residuals of different sizes, correlated"
+    " neighbours and a few points that pull the fit. Neither covers a model error that the"
+    " parameters absorb (see calibration/README.md)."
+)
+"""What the two uncertainties of a report and a params file are."""
 
 
 def correlations(result: FitResult) -> dict[str, Any]:
@@ -103,6 +119,8 @@ def fit_summary(result: FitResult) -> dict[str, Any]:
         "starts": result.n_starts,
         "model_evaluations": result.nfev,
         "elimination_rounds": len(result.history),
+        "jackknife_block_points": result.jackknife_block,
+        "uncertainty_note": SIGMA_NOTE,
         "converged": result.success,
         "message": result.message,
     }
@@ -177,10 +195,17 @@ def write_params(
         "calibration": {
             "source": source,
             "fitted": {
-                name: {"value": result.values[name], "sigma": result.sigma[name]}
+                name: {
+                    "value": result.values[name],
+                    "sigma": result.sigma_honest[name],
+                    "sigma_local": result.sigma[name],
+                    "sigma_jackknife": result.sigma_jackknife[name],
+                }
                 for name in result.fitted
                 if name in params.names()
             },
+            "jackknife_block_points": result.jackknife_block,
+            "uncertainty_note": SIGMA_NOTE,
             "held_at_prior": dict(result.held),
             **(
                 {
@@ -302,6 +327,7 @@ def plot_rram_overlay(fit: RRAMFit, path: Path) -> Path:
 
 __all__ = [
     "BENCH_FIELDS",
+    "SIGMA_NOTE",
     "correlations",
     "curve_metrics",
     "fecap_overlay_figure",

@@ -11,8 +11,10 @@ The prior (starting point and the values of everything not fitted) is the defaul
 ``--device-params FILE``, with ``--param`` overrides and the file's metadata (area,
 thickness, ...) on top. ``--out DIR`` writes ``<device>_params.yaml`` (loadable by
 ``--device-params`` of ``characterize`` and ``train``), ``<device>_calibration.json``
-(metrics, parameters with uncertainties, correlations) and ``<device>_overlay.png``;
-``--json`` prints one JSON object last on stdout.
+(metrics, parameters with their local and jackknife uncertainties, correlations) and
+``<device>_overlay.png``; ``--json`` prints one JSON object last on stdout.
+``--jackknife-block`` sets the jackknife's block length (see
+:mod:`bruno_hil.calibration.uncertainty`).
 """
 
 from __future__ import annotations
@@ -84,6 +86,15 @@ def _free_option(default: tuple[str, ...]) -> Any:
 
 StartsOption = Annotated[int, typer.Option("--starts", help="Multi-start refinements.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the random starts.")]
+JackknifeOption = Annotated[
+    int | None,
+    typer.Option(
+        "--jackknife-block",
+        min=1,
+        help="Points per block of the jackknife uncertainty (default: the residual's"
+        " autocorrelation time; longer where neighbouring points share an error).",
+    ),
+]
 NoiseOption = Annotated[
     float,
     typer.Option(
@@ -126,13 +137,19 @@ def _print(report: dict[str, Any], files: list[Path], as_json: bool) -> None:
         if p["status"] == "fitted":
             where = " (the bench's, not the device's: see bench: in the params file)"
             typer.echo(
-                f"  {name:22s} {p['value']:.5g} +- {p['sigma']:.2g} {p['unit']}"
+                f"  {name:22s} {p['value']:.5g} +- {p['sigma']:.2g} {p['unit']} (local"
+                f" {p['sigma_local']:.2g}, jackknife {p['sigma_jackknife']:.2g})"
                 + (where if name in bench else "")
             )
         elif p["status"] != "held":
             typer.echo(f"  {name:22s} {p['value']:.5g} {p['unit']} ({p['status']}: {p['reason']})")
         else:
             typer.echo(f"  {name:22s} {p['value']:.5g} {p['unit']} (held: {p['reason']})")
+    block = report["fit"]["jackknife_block_points"]
+    typer.echo(
+        "  (+- 1-sigma: the larger of the local, white-noise one and a delete-a-block"
+        f" jackknife's, {block} point{'s' if block != 1 else ''} per block)"
+    )
     for quantity, rows in report["metrics"].items():
         for row in rows:
             typer.echo(f"  {quantity} [{row['curve']}]: RMSE {row['rmse']:.4g}, R2 {row['r2']:.6f}")
@@ -218,6 +235,7 @@ def fecap(
     param: ParamOption = None,
     starts: StartsOption = 3,
     seed: SeedOption = 0,
+    jackknife_block: JackknifeOption = None,
     chip: ChipOption = "ngspice",
     chip_param: ChipParamOption = None,
     noise_rel: NoiseOption = 0.005,
@@ -230,7 +248,7 @@ def fecap(
     names = _names(free, FECAP_FIT_NAMES, FeCapParams)
     prior = FeCapParams.from_options(device_params, param)
     ensure_out_dir(out)
-    options = {"n_starts": starts, "seed": seed}
+    options = {"n_starts": starts, "seed": seed, "jackknife_block": jackknife_block}
     if data is None:
         chip_params = FeCapParams().with_overrides(chip_param or [], "--chip-param")
         fit = options | ({"names": names} if free else {})  # else the live loop's choice
@@ -272,6 +290,7 @@ def rram(
     param: ParamOption = None,
     starts: StartsOption = 3,
     seed: SeedOption = 0,
+    jackknife_block: JackknifeOption = None,
     chip: ChipOption = "ngspice",
     chip_param: ChipParamOption = None,
     noise_rel: NoiseOption = 0.02,
@@ -283,7 +302,12 @@ def rram(
     names = _names(free, RRAM_FIT_NAMES, RRAMParams)
     prior = RRAMParams.from_options(device_params, param)
     ensure_out_dir(out)
-    options = {"n_starts": starts, "seed": seed, "current_floor_A": current_floor_A}
+    options = {
+        "n_starts": starts,
+        "seed": seed,
+        "jackknife_block": jackknife_block,
+        "current_floor_A": current_floor_A,
+    }
     if not data:
         chip_params = RRAMParams().with_overrides(chip_param or [], "--chip-param")
         _live(
