@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from bruno_hil.physics.quantize import QUANT_RANGES, quantize_abs_max
+from bruno_hil.physics.quantize import QUANT_RANGES, quantize_weights
 from bruno_hil.settings import WEIGHT_BITS, check_choice, check_cv, check_positive
 
 
@@ -61,7 +61,7 @@ class RRAMLinear(nn.Module):
         """The weight the crossbar realises in this pass: quantized, device-scaled, noisy."""
         w: torch.Tensor = self.weight
         if self.bits is not None:
-            w = quantize_abs_max(
+            w = quantize_weights(
                 w, self.bits, stochastic=self.stochastic_rounding, quant_range=self.quant_range
             )
         gains = self.device_gains

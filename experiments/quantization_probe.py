@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from bruno_hil.physics.quantize import QUANT_RANGES, quantize_abs_max
+from bruno_hil.physics.quantize import QUANT_RANGES, quantize_weights
 from bruno_hil.synapses import RRAMLinear
 from bruno_hil.training.loop import Trainer
 
@@ -34,7 +34,7 @@ def weight_stats(synapse: RRAMLinear) -> dict[str, float]:
     w = synapse.weight.detach()
     if synapse.bits is None:
         return {"zero_frac": float((w == 0).double().mean()), "rel_rms_err": 0.0}
-    q = quantize_abs_max(w, synapse.bits, None, synapse.stochastic_rounding, synapse.quant_range)
+    q = quantize_weights(w, synapse.bits, None, synapse.stochastic_rounding, synapse.quant_range)
     return {
         "zero_frac": float((q == 0).double().mean()),
         "rel_rms_err": float((q - w).norm() / w.norm()),

@@ -7,7 +7,7 @@ The reference is ``bptt_full``: backpropagation through every inner step with th
 switching rate's full derivative, i.e. the exact gradient of the fine forward that BRUNO
 trains on (``bptt``, the project's trainable BPTT, freezes the rate in each step's backward
 pass and so loses the gradient through polarization switching). Each run folder gives a
-trained network (its ``best.pt`` weights and ``config.yaml``), so its layers spike as in
+trained network (the final weights of its checkpoint and its config), so its layers spike as in
 training; ``--seeds`` instead initialises fresh networks from ``--config``. For each
 network, the same training batch (the run's own data, full-precision weights, no noise:
 every forward is deterministic) goes forward and backward in every mode at ``--n-inner``
@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 
 from bruno_hil.training import Network, batch_loss, build_dataset, load_config
-from bruno_hil.training.loop import load_checkpoint
+from bruno_hil.training.loop import CHECKPOINT_FILE, CONFIG_FILE, load_checkpoint
 
 MODES = ("bruno", "nobruno", "bptt", "bptt_full")
 REFERENCE = "bptt_full"
@@ -46,7 +46,7 @@ def mode_gradients(
     torch.manual_seed(base.seed)
     reference = Network(base.network, data.n_inputs, data.n_classes, base.data.dt_s, "sweep")
     if weights is not None:
-        reference.load_state_dict(load_checkpoint(weights))
+        reference.load_state_dict(load_checkpoint(weights)["model"])
     out: dict[str, dict[str, torch.Tensor | float]] = {}
     for mode in MODES:
         config = load_config(config_path, [*common, f"network.mode={mode}"])
@@ -105,7 +105,7 @@ def main() -> None:
 
     rows = []
     for run in args.runs:
-        grads = mode_gradients(run / "config.yaml", run / "best.pt", sets, 0, args.batch)
+        grads = mode_gradients(run / CONFIG_FILE, run / CHECKPOINT_FILE, sets, 0, args.batch)
         rows += compare(grads, str(run))
     for seed in args.seeds:
         rows += compare(mode_gradients(args.config, None, sets, seed, args.batch), f"seed {seed}")

@@ -18,7 +18,7 @@ from bruno_hil.chip.crossbar_circuit import (
     quantize_dac,
 )
 from bruno_hil.devices.params import RRAMParams
-from bruno_hil.physics.quantize import grid_step, quantize_abs_max
+from bruno_hil.physics.quantize import grid_step, quantize_weights
 
 RNG = np.random.default_rng(7)
 
@@ -196,7 +196,7 @@ def test_programming_follows_the_mse_grid_of_training() -> None:
     gp, gn, scale = program_conductances(w, g_lo, g_hi, bits=3, quant_range="mse")
     expected = np.clip(np.round(w / step), -3, 3) * step
     assert np.allclose(scale * (gp - gn), expected)
-    trained = quantize_abs_max(torch.from_numpy(w), 3, stochastic=False, quant_range="mse")
+    trained = quantize_weights(torch.from_numpy(w), 3, stochastic=False, quant_range="mse")
     assert np.allclose(scale * (gp - gn), trained.numpy())
     assert np.count_nonzero(expected) > 2 * np.count_nonzero(np.round(w / (1.0 / 3)))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bruno_hil.physics.quantize import grid_step, levels, quantize_abs_max, stochastic_round
+from bruno_hil.physics.quantize import grid_step, levels, quantize_weights, stochastic_round
 from bruno_hil.physics.surrogate import SURROGATES, spike_fn
 from bruno_hil.synapses import RRAMLinear
 
@@ -15,7 +15,7 @@ from bruno_hil.synapses import RRAMLinear
 def test_levels_are_symmetric_integers_with_zero(bits: int, top: int) -> None:
     assert levels(bits) == top
     w = torch.linspace(-1, 1, 1001)
-    q = quantize_abs_max(w, bits, torch.Generator().manual_seed(0))
+    q = quantize_weights(w, bits, torch.Generator().manual_seed(0))
     codes = torch.unique(torch.round(q / (1.0 / top)))
     assert codes.min() >= -top and codes.max() <= top
     assert len(codes) == 2 * top + 1
@@ -37,8 +37,8 @@ def test_stochastic_rounding_is_unbiased() -> None:
 
 def test_quantization_is_redrawn_every_pass_and_passes_gradients_straight_through() -> None:
     w = torch.tensor([0.3, -0.55, 1.0, 0.05], requires_grad=True)
-    q1 = quantize_abs_max(w, 3)
-    samples = torch.stack([quantize_abs_max(w, 3).detach() for _ in range(50)])
+    q1 = quantize_weights(w, 3)
+    samples = torch.stack([quantize_weights(w, 3).detach() for _ in range(50)])
     assert len(torch.unique(samples[:, 0])) == 2  # 0.3*3 = 0.9 rounds to 0 or 1 step
     (q1 * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
     assert w.grad.tolist() == [1.0, 2.0, 3.0, 4.0]
@@ -46,7 +46,7 @@ def test_quantization_is_redrawn_every_pass_and_passes_gradients_straight_throug
 
 def test_nearest_rounding_is_deterministic_and_within_half_a_step() -> None:
     w = torch.tensor([0.3, -0.55, 1.0, 0.05, 0.2], requires_grad=True)
-    draws = torch.stack([quantize_abs_max(w, 3, stochastic=False).detach() for _ in range(20)])
+    draws = torch.stack([quantize_weights(w, 3, stochastic=False).detach() for _ in range(20)])
     assert (draws == draws[0]).all()
     torch.testing.assert_close(draws[0], torch.tensor([1 / 3, -2 / 3, 1.0, 0.0, 1 / 3]))
     assert ((draws[0] - w.detach()).abs() <= 0.5 / 3 + 1e-7).all()
@@ -63,7 +63,7 @@ def test_the_mse_range_has_less_error_than_abs_max_on_heavy_tailed_weights() -> 
     w[:4] = torch.tensor([1.0, -0.9, 0.8, -1.0])
     errors = {}
     for quant_range in ("abs_max", "mse"):
-        q = quantize_abs_max(w, 3, gen, stochastic=False, quant_range=quant_range)
+        q = quantize_weights(w, 3, gen, stochastic=False, quant_range=quant_range)
         errors[quant_range] = float((q - w).norm() / w.norm())
         assert len(torch.unique(q)) <= 7
     assert errors["mse"] < 0.6 * errors["abs_max"], errors

@@ -14,7 +14,7 @@ from bruno_hil.physics.fecap import (
     switching_rate_per_s,
 )
 from bruno_hil.physics.lif import LIFState, lif_step
-from bruno_hil.physics.quantize import quantize_abs_max, stochastic_round
+from bruno_hil.physics.quantize import quantize_weights, stochastic_round
 from bruno_hil.physics.rram import (
     RRAMTensors,
     gap_rate_m_per_s,
@@ -39,7 +39,7 @@ __all__ = [
     "leak_current_A",
     "lif_step",
     "mean_gap_rate_m_per_s",
-    "quantize_abs_max",
+    "quantize_weights",
     "rram_current_A",
     "rram_step",
     "spike_fn",

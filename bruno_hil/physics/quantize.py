@@ -52,7 +52,7 @@ def grid_step(w: torch.Tensor, bits: int, quant_range: str = "abs_max") -> torch
     return steps[torch.argmin(((q - a[None, :]) ** 2).sum(1))]
 
 
-def quantize_abs_max(
+def quantize_weights(
     w: torch.Tensor,
     bits: int,
     generator: torch.Generator | None = None,
