@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from bruno_hil.physics.quantize import QUANT_RANGES, quantize_weights
+from bruno_hil.physics.quantize import quantize_weights
 from bruno_hil.settings import WEIGHT_BITS, check_choice, check_cv, check_positive
 
 
@@ -45,7 +45,6 @@ class RRAMLinear(nn.Module):
         check_cv("network.variability_cv", variability_cv)
         check_cv("network.read_noise", read_noise)
         check_positive("synapse current_scale_A", current_scale_A)
-        check_choice("network.quant_range", quant_range, QUANT_RANGES)
         self.bits = bits
         self.variability_cv = variability_cv
         self.read_noise = read_noise

@@ -41,7 +41,6 @@ from bruno_hil.chip.crossbar_circuit import (
 from bruno_hil.chip.layers import DRAW_KEYS, SynapseLayer
 from bruno_hil.chip.settings import CROSSBAR_READS
 from bruno_hil.devices.params import RRAMParams
-from bruno_hil.physics.quantize import QUANT_RANGES
 from bruno_hil.settings import check_choice, check_cv, check_int_range, check_positive
 
 
@@ -75,7 +74,6 @@ class CrossbarChipSettings:
         # the rules of the hil settings these come from (bruno_hil.chip.settings)
         check_choice("hil.crossbar_read", self.read, CROSSBAR_READS)
         check_int_range("hil.program_bits", self.program_bits, 2, 12)
-        check_choice("network.quant_range", self.quant_range, QUANT_RANGES)
         check_positive("hil.input_full_scale", self.input_full_scale)
         check_int_range("hil.program_every", self.program_every, 1, 2**31)
         check_cv("hil.variability_cv", self.variability_cv)
