@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import verilogae
 
 from bruno_hil.devices.compact import (
@@ -32,6 +33,7 @@ from bruno_hil.devices.compact import (
     rram_instance,
 )
 from bruno_hil.devices.params import FeCapParams, RRAMParams
+from bruno_hil.physics import RRAMTensors, gap_rate_m_per_s, rram_current_A
 from bruno_hil.spice.osdi import compile_verilog_a, osdi_version
 from bruno_hil.spice.runner import NgspiceRunner, SimOptions
 
@@ -163,9 +165,11 @@ def test_rram_equations_agree(params: RRAMParams) -> None:
         sp["dsdt"], va["rate_m_per_s"] * 1e9, floor=1e-12 * np.abs(free) + sp["resolution"]
     )
 
-    ref_i = np.array([params.current_A(v, g * 1e-9) for v, g in zip(sp["v"], sp["s"], strict=True)])
+    d = RRAMTensors.from_params(params)
+    v_t, g_t = (torch.as_tensor(x, dtype=torch.float64) for x in (sp["v"], sp["s"] * 1e-9))
+    ref_i = rram_current_A(v_t, g_t, d).numpy()
     np.testing.assert_allclose(va["i_cell_A"], ref_i, rtol=RTOL, atol=1e-30)
-    ref_rate = np.array([params.gap_rate_m_per_s(v) for v in sp["v"]])
+    ref_rate = gap_rate_m_per_s(v_t, d).numpy()
     np.testing.assert_allclose(va["rate_free_m_per_s"], ref_rate, rtol=RTOL, atol=1e-300)
     # inside the window (10 widths from both edges) the confined rate is the reference rate
     g_m = sp["s"] * 1e-9

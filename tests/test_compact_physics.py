@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 import pytest
+import torch
 from scipy.integrate import cumulative_trapezoid, solve_ivp
 
 from bruno_hil.devices.compact import (
@@ -19,6 +20,7 @@ from bruno_hil.devices.compact import (
     rram_instance,
 )
 from bruno_hil.devices.params import FeCapParams, RRAMParams
+from bruno_hil.physics import RRAMTensors, rram_current_A
 from bruno_hil.spice.runner import NgspiceRunner, SimOptions, SimResult
 from bruno_hil.spice.values import spice_number
 
@@ -233,7 +235,8 @@ def test_rram_frozen_read_device_dc_sweep() -> None:
     v = res["in"]
     assert v.size == 61
     np.testing.assert_allclose(res["xr1.gap"], 0.9, rtol=1e-9)
-    ref = [params.current_A(x, params.g_init_m) for x in v]
+    d = RRAMTensors.from_params(params)
+    ref = rram_current_A(torch.as_tensor(v, dtype=torch.float64), d.g_init_m, d).numpy()
     np.testing.assert_allclose(-res["v1#branch"], ref, rtol=1e-6, atol=1e-30)
 
 

@@ -1,21 +1,26 @@
-"""FeCap/FeLIF physics in torch: the fine integrator against a tight ODE solution, the
-coarse step's Jacobian against finite differences, no underflow, variability."""
+"""FeCap/FeLIF physics in torch: the device equations against the Verilog-A model
+(verilogae), the fine integrator against a tight ODE solution, the coarse step's Jacobian
+against finite differences, no underflow, variability."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+import verilogae
 from scipy.integrate import solve_ivp
 
 from bruno_hil.devices import FeCapParams
+from bruno_hil.devices.compact import FECAP_DEVICE_FIELDS, FECAP_E_SIGN_V_PER_M, FECAP_VA
 from bruno_hil.devices.params import EPS0_F_PER_M, FECAP_VARIABLE_FIELDS
 from bruno_hil.physics import (
     FeCapTensors,
     FeLIFState,
     coarse_step,
     fecap_step,
+    field_V_per_m,
     fine_trajectory,
+    leak_current_A,
     switching_rate_per_s,
 )
 
@@ -36,6 +41,52 @@ def _ode(current_A: float):
         return [(current_A - leak - P.area_m2 * dp) / P.c_tot_F, dp]
 
     return rhs
+
+
+def test_device_equations_match_the_verilog_a_model() -> None:
+    """The torch field, Merz rate, dP/dt, leak and capacitance against the ``.va`` model's
+    own variables, evaluated by verilogae on a (V, P) grid, at non-default parameters (so
+    that a swapped or ignored field shows). The ``.va`` holds the FeCap only: its leak has
+    no I_dsc (the neuron circuit's), and its sign(E) is tanh(E/e_sign)."""
+    params = FeCapParams(
+        area_m2=40e-12,
+        t_hzo_m=8e-9,
+        t_int_m=1.0e-9,
+        eps_int=30.0,
+        e_a_V_per_m=1.1e9,
+        alpha=1.5,
+        i_0_A_per_m2=3e-3,
+        v_t_V=0.4,
+        i_dsc_A=0.0,
+    )
+    d = FeCapTensors.from_params(params)
+    v, pn = np.meshgrid(np.linspace(-4.0, 4.0, 41), np.linspace(-1.0, 1.0, 21))
+    v_t = torch.as_tensor(v.ravel(), dtype=torch.float64)
+    p_t = torch.as_tensor(pn.ravel() * params.p_s_C_per_m2, dtype=torch.float64)
+    model = verilogae.load(str(FECAP_VA)).functions
+    values = {k: getattr(params, k) for k in FECAP_DEVICE_FIELDS}
+    values["e_sign_V_per_m"] = FECAP_E_SIGN_V_PER_M
+
+    def va(name: str) -> np.ndarray:
+        fn = model[name]
+        kw = {k: values[k] for k in fn.parameters if k != "temperature"}
+        voltages = {"br_topbot": v.ravel(), "br_p": pn.ravel()} if fn.voltages else {}
+        return np.asarray(fn.eval(temperature=300.0, voltages=voltages, **kw))
+
+    e = field_V_per_m(v_t, p_t, d)
+    np.testing.assert_allclose(e.numpy(), va("e_V_per_m"), rtol=1e-12, atol=1e-3)
+    rate = switching_rate_per_s(e, d)
+    np.testing.assert_allclose(rate.numpy(), va("rate_per_s"), rtol=1e-9, atol=0.0)
+    assert rate.max().item() > 1e9 and (rate > 0).sum().item() > 0.3 * rate.numel()
+    dpdt = (torch.sign(e) * d.p_s_C_per_m2 - p_t) * rate  # the design's dP/dt [C/m^2/s]
+    far = (e.abs() > 20 * FECAP_E_SIGN_V_PER_M).numpy()  # tanh(E/e_sign) == sign(E) there
+    assert far.mean() > 0.9
+    va_dpdt = va("dpdt_per_s") * params.p_s_C_per_m2
+    np.testing.assert_allclose(dpdt.numpy()[far], va_dpdt[far], rtol=1e-9, atol=0.0)
+    np.testing.assert_allclose(
+        leak_current_A(v_t, d).numpy(), va("i_leak_A"), rtol=1e-9, atol=1e-30
+    )
+    assert float(va("c_fe_F")) == pytest.approx(d.c_fe_F.item(), rel=1e-12)
 
 
 def test_fine_integrator_matches_a_tight_ode_solution_on_a_driven_trace() -> None:

@@ -74,7 +74,7 @@ from bruno_hil.calibration.fit import (
     simulate_with_jacobian,
 )
 from bruno_hil.calibration.io import Measurement, check_charge_density
-from bruno_hil.devices.params import EPS0_F_PER_M, FeCapParams
+from bruno_hil.devices.params import FeCapParams
 from bruno_hil.physics.fecap import (
     DTYPE,
     FeCapTensors,
@@ -226,11 +226,10 @@ class FeCapChargeModel:
         d = self.tensors(theta)
         shape = (-1,) + (1,) * (theta.ndim - 1)
         v, dt = self.v.reshape(shape), self.dt.reshape(shape)
-        c_fe = EPS0_F_PER_M * d.eps_hzo * d.area_m2 / d.t_hzo_m
         leak = leak_current_A(v, d)
         q_leak = torch.cat([leak[:1] * 0.0, torch.cumsum(0.5 * (leak[1:] + leak[:-1]) * dt, 0)])
         offset = theta[..., self.names.index(OFFSET)] if OFFSET in self.names else 0.0
-        return (c_fe + d.c_par_F) * v + d.area_m2 * (p + d.p_s_C_per_m2) + q_leak + offset
+        return d.c_tot_F * v + d.area_m2 * (p + d.p_s_C_per_m2) + q_leak + offset
 
     def polarization(self, values: np.ndarray) -> np.ndarray:
         """P [C/m^2] at the samples ([N], or [N, B]) for free values ``values`` ([p], or

@@ -20,11 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bruno_hil.devices.fecap_stack import EPS0_F_PER_M as EPS0_F_PER_M  # re-exported
+from bruno_hil.devices.fecap_stack import (
+    dielectric_capacitance_F,
+    field_V_per_m,
+    membrane_capacitance_F,
+)
 from bruno_hil.errors import BrunoHilError
 from bruno_hil.settings import read_yaml_file
 
-EPS0_F_PER_M = 8.8541878128e-12
-"""Vacuum permittivity [F/m]."""
 K_B_EV_PER_K = 8.617333262e-5
 """Boltzmann constant [eV/K]."""
 
@@ -259,18 +263,20 @@ class FeCapParams(DeviceParams):
 
     @property
     def c_fe_F(self) -> float:
-        """Linear (dielectric) capacitance of the HZO layer [F]: eps0*eps_hzo*A/t_hzo."""
-        return EPS0_F_PER_M * self.eps_hzo * self.area_m2 / self.t_hzo_m
+        """Linear (dielectric) capacitance of the FeCap [F]
+        (:func:`~bruno_hil.devices.fecap_stack.dielectric_capacitance_F`)."""
+        return dielectric_capacitance_F(self)
 
     @property
     def c_tot_F(self) -> float:
-        """Total membrane capacitance [F]: dielectric HZO capacitance plus parasitics."""
-        return self.c_fe_F + self.c_par_F
+        """Membrane capacitance [F]: dielectric plus parasitic
+        (:func:`~bruno_hil.devices.fecap_stack.membrane_capacitance_F`)."""
+        return membrane_capacitance_F(self)
 
     def field_V_per_m(self, v_V: float, p_C_per_m2: float) -> float:
-        """Field in the ferroelectric [V/m] for membrane voltage V and polarization P."""
-        num = v_V * self.eps_int - p_C_per_m2 * self.t_int_m / EPS0_F_PER_M
-        return num / (self.t_hzo_m * self.eps_int + self.t_int_m * self.eps_hzo)
+        """Field in the ferroelectric [V/m]
+        (:func:`~bruno_hil.devices.fecap_stack.field_V_per_m`)."""
+        return field_V_per_m(v_V, p_C_per_m2, self)
 
 
 FECAP_VARIABLE_FIELDS: tuple[str, ...] = (
@@ -324,19 +330,6 @@ class RRAMParams(DeviceParams):
     def kt_eV(self) -> float:
         """Thermal energy k_B*T [eV]."""
         return K_B_EV_PER_K * self.temperature_K
-
-    def current_A(self, v_V: float, gap_m: float) -> float:
-        """Cell current [A] at voltage V and gap g (the read equation)."""
-        return self.i_0_A * math.exp(-gap_m / self.g_0_m) * math.sinh(v_V / self.v_0_V)
-
-    def gap_rate_m_per_s(self, v_V: float) -> float:
-        """Unconfined gap velocity dg/dt [m/s] at voltage V."""
-        kt = self.kt_eV
-        return (
-            -self.vel_0_m_per_s
-            * math.exp(-self.e_a_eV / kt)
-            * math.sinh(self.gamma * self.a_0_m * v_V / (self.t_ox_m * kt))
-        )
 
 
 @dataclass(frozen=True)

@@ -30,58 +30,59 @@ fine step (~1e-15 C) is small next to ``A*P_s`` (~5e-12 C).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 
-from bruno_hil.devices.params import EPS0_F_PER_M, FECAP_VARIABLE_FIELDS, FeCapParams
+from bruno_hil.devices.fecap_stack import (
+    EPS0_F_PER_M,
+    dielectric_capacitance_F,
+    field_V_per_m,
+    membrane_capacitance_F,
+)
+from bruno_hil.devices.params import FECAP_VARIABLE_FIELDS, FeCapParams
 from bruno_hil.physics import fine_kernel
 from bruno_hil.physics.fine_kernel import FINE_KERNELS
 from bruno_hil.physics.surrogate import spike_fn
+from bruno_hil.physics.tensors import DTYPE, DeviceTensors
 from bruno_hil.settings import check_choice
 
-DTYPE = torch.float64
-"""The dtype of every FeLIF computation (see the module docstring)."""
 RATIO_CAP = 1e10
 """Largest ``E_a/(|E|+soft_E)`` evaluated in the Merz rate (the rate is 0.0 there)."""
 
 
-@dataclass(frozen=True)
-class FeCapTensors:
+__all__ = [
+    "DTYPE",
+    "RATIO_CAP",
+    "FeCapTensors",
+    "FeLIFState",
+    "FineTrace",
+    "coarse_step",
+    "cycle_factors",
+    "fecap_step",
+    "field_V_per_m",
+    "fine_trajectory",
+    "leak_current_A",
+    "switching_rate_per_s",
+]
+
+
+class FeCapTensors(DeviceTensors[FeCapParams]):
     """A population of FeCaps: each :class:`FeCapParams` field as a float64 tensor that
-    broadcasts against ``[..., N]`` state (one value per neuron, or a scalar)."""
+    broadcasts against ``[..., N]`` state (one value per neuron, or a scalar); ``factors``
+    of :meth:`from_params` scale the :data:`FECAP_VARIABLE_FIELDS`."""
 
-    values: dict[str, torch.Tensor]
+    variable_fields: ClassVar[tuple[str, ...]] = FECAP_VARIABLE_FIELDS
 
-    @classmethod
-    def from_params(
-        cls,
-        params: FeCapParams,
-        factors: torch.Tensor | None = None,
-        device: torch.device | str | None = None,
-    ) -> FeCapTensors:
-        """``params`` for every neuron; ``factors`` [len(FECAP_VARIABLE_FIELDS), N], if
-        given, multiplies the device-to-device variable fields neuron by neuron."""
-        values = {
-            name: torch.tensor(value, dtype=DTYPE, device=device)
-            for name, value in params.as_dict().items()
-        }
-        if factors is not None:
-            for row, name in zip(factors.to(DTYPE), FECAP_VARIABLE_FIELDS, strict=True):
-                values[name] = values[name] * row.to(values[name].device)
-        return cls(values)
-
-    def __getattr__(self, name: str) -> torch.Tensor:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @property
+    def c_fe_F(self) -> torch.Tensor:
+        """Linear (dielectric) capacitance of the FeCap [F] (:func:`dielectric_capacitance_F`)."""
+        return dielectric_capacitance_F(self)
 
     @property
     def c_tot_F(self) -> torch.Tensor:
-        """Membrane capacitance [F]: ``eps0*eps_hzo*A/t_hzo + C_par``."""
-        return EPS0_F_PER_M * self.eps_hzo * self.area_m2 / self.t_hzo_m + self.c_par_F
+        """Membrane capacitance [F]: dielectric plus ``C_par`` (:func:`membrane_capacitance_F`)."""
+        return membrane_capacitance_F(self)
 
 
 class FeLIFState(NamedTuple):
@@ -97,12 +98,6 @@ class FeLIFState(NamedTuple):
         """The start state: ``V = 0``, ``P = -P_s``, broadcast to ``shape``."""
         v = torch.zeros(shape, dtype=DTYPE, device=d.p_s_C_per_m2.device)
         return cls(v, (-d.p_s_C_per_m2).expand(shape).clone())
-
-
-def field_V_per_m(v_V: torch.Tensor, p_C_per_m2: torch.Tensor, d: FeCapTensors) -> torch.Tensor:
-    """Field in the ferroelectric layer [V/m]."""
-    num = v_V * d.eps_int - p_C_per_m2 * (d.t_int_m / EPS0_F_PER_M)
-    return num / (d.t_hzo_m * d.eps_int + d.t_int_m * d.eps_hzo)
 
 
 def switching_rate_per_s(e_V_per_m: torch.Tensor, d: FeCapTensors) -> torch.Tensor:
@@ -240,7 +235,7 @@ def _fine_eager(
     out_s, out_v, out_p = (torch.empty_like(currents) for _ in range(3))
     tau_0 = tau_0_s.expand(currents.shape)
     for t in range(currents.shape[0]):
-        d_t, count = FeCapTensors({**d.values, "tau_0_s": tau_0[t]}), torch.zeros_like(v)
+        d_t, count = d.replace(tau_0_s=tau_0[t]), torch.zeros_like(v)
         for _ in range(n_inner):
             v, p = fecap_step(FeLIFState(v, p), currents[t], h_s, d_t)
             fired = v > d_t.v_thr_V
