@@ -117,13 +117,13 @@ def test_fecap_triangle_switches_at_merz_coercive_voltage(params, period_s) -> N
     assert v_up == pytest.approx(v_up_ref, rel=1e-4)
     assert v_dn == pytest.approx(v_dn_ref, rel=1e-4)
 
-    # charge: the source delivers C_fe*V + A*P_s*(p - p0) + the leak, over the up-sweep
+    # charge: the source delivers C_fe*V + k*A*P_s*(p - p0) + the leak, over the up-sweep
     i = -res["v1#branch"]
     up = t <= 0.25 * period_s + 1e-15
     q_src = cumulative_trapezoid(i[up], t[up], initial=0.0)[-1]
     i_leak = params.i_0_A_per_m2 * params.area_m2 * np.abs(np.expm1(v[up] / params.v_t_V))
     q_leak = cumulative_trapezoid(i_leak, t[up], initial=0.0)[-1]
-    a_ps = params.area_m2 * params.p_s_C_per_m2
+    a_ps = params.charge_per_polarization_m2 * params.p_s_C_per_m2
     q_expected = params.c_fe_F * v[up][-1] + a_ps * (p[up][-1] - p[0]) + q_leak
     assert q_src == pytest.approx(q_expected, rel=2e-3)
     assert a_ps * (p[up][-1] - p[0]) > 0.5 * q_src  # switching dominates the charge

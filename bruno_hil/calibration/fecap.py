@@ -5,9 +5,10 @@ FeCap physics of :mod:`bruno_hil.physics.fecap` (field, Merz rate, leakage); the
 predicts the charge a ferroelectric tester integrates from t = 0, as the
 :class:`~bruno_hil.characterize.backend.MeasurementBackend` contract defines it::
 
-    Q(t) = (C_fe + C_par)*V(t) + A*(P(t) + P_s) + integral_0^t I_leak dt + Q_offset
+    Q(t) = (C_fe + C_par)*V(t) + k*A*(P(t) + P_s) + integral_0^t I_leak dt + Q_offset
 
-with ``P(0) = -P_s`` (the virgin / negatively poled state), ``C_fe = eps0*eps_hzo*A/t_hzo``
+with ``P(0) = -P_s`` (the virgin / negatively poled state), ``C_fe`` and ``k`` those of
+the HZO-interlayer stack (:mod:`bruno_hil.devices.fecap_stack`: ``Q = C_fe*V + k*A*P``)
 and ``I_leak`` the membrane leak of :func:`~bruno_hil.physics.fecap.leak_current_A`.
 ``Q_offset`` [C] (``charge_offset_C``) is a nuisance term for data whose zero is
 arbitrary (e.g. a centred ``polarization_C_per_m2``); it is always fitted.
@@ -229,7 +230,8 @@ class FeCapChargeModel:
         leak = leak_current_A(v, d)
         q_leak = torch.cat([leak[:1] * 0.0, torch.cumsum(0.5 * (leak[1:] + leak[:-1]) * dt, 0)])
         offset = theta[..., self.names.index(OFFSET)] if OFFSET in self.names else 0.0
-        return d.c_tot_F * v + d.area_m2 * (p + d.p_s_C_per_m2) + q_leak + offset
+        q_pol = d.charge_per_polarization_m2 * (p + d.p_s_C_per_m2)
+        return d.c_tot_F * v + q_pol + q_leak + offset
 
     def polarization(self, values: np.ndarray) -> np.ndarray:
         """P [C/m^2] at the samples ([N], or [N, B]) for free values ``values`` ([p], or

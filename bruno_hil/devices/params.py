@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from bruno_hil.devices.fecap_stack import EPS0_F_PER_M as EPS0_F_PER_M  # re-exported
 from bruno_hil.devices.fecap_stack import (
+    charge_per_polarization_m2,
     dielectric_capacitance_F,
     field_V_per_m,
     membrane_capacitance_F,
@@ -231,7 +232,9 @@ class FeCapParams(DeviceParams):
 
     * ``E = (V*eps_int - P*t_int/eps0) / (t_hzo*eps_int + t_int*eps_hzo)``
     * ``dP/dt = (sign(E)*P_s - P) / tau(E)``, ``tau = tau_0*exp((E_a/(|E|+soft_E))**alpha)``
-    * ``C_tot*dV/dt = I_in - I_leak - A*dP/dt``
+    * ``C_tot*dV/dt = I_in - I_leak - k*A*dP/dt``, ``C_tot = C_fe + C_par``, with the
+      stack's series capacitance ``C_fe`` and charge fraction ``k``
+      (:mod:`bruno_hil.devices.fecap_stack`: ``Q = C_fe*V + k*A*P``)
     * ``I_leak = sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc)`` (the reference code's form)
     * spike when ``V > v_thr_V``; reset ``V <- v_reset_V``, ``P <- -P_s``.
     """
@@ -266,6 +269,12 @@ class FeCapParams(DeviceParams):
         """Linear (dielectric) capacitance of the FeCap [F]
         (:func:`~bruno_hil.devices.fecap_stack.dielectric_capacitance_F`)."""
         return dielectric_capacitance_F(self)
+
+    @property
+    def charge_per_polarization_m2(self) -> float:
+        """Plate charge per unit polarization ``k*A`` [m^2]
+        (:func:`~bruno_hil.devices.fecap_stack.charge_per_polarization_m2`)."""
+        return charge_per_polarization_m2(self)
 
     @property
     def c_tot_F(self) -> float:

@@ -6,13 +6,17 @@ model in ``device_models/fecap.va``):
 
 * ``E = (V*eps_int - P*t_int/eps0) / (t_hzo*eps_int + t_int*eps_hzo)``            [V/m]
 * ``dP/dt = (sign(E)*P_s - P) * r(E)``, ``r = exp(-(E_a/(|E|+soft_E))**alpha)/tau_0`` [1/s]
-* ``C_tot*dV/dt = I_in - I_leak - A*dP/dt``                                          [A]
+* ``C_tot*dV/dt = I_in - I_leak - k*A*dP/dt``, ``C_tot = C_fe + C_par``               [A]
 * ``I_leak = sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc)``                               [A]
 * spike when ``V > V_thr``; then ``V <- v_reset``, ``P <- -P_s``; ``|V| <= v_clip``.
 
+``C_fe`` (HZO and interlayer in series) and ``k = t_hzo*eps_int/(t_hzo*eps_int +
+t_int*eps_hzo)`` (0.905 at the defaults) come from the stack's terminal charge
+``Q = C_fe*V + k*A*P`` (:mod:`bruno_hil.devices.fecap_stack`).
+
 One step of length ``h`` (:func:`fecap_step`) integrates P exactly for the field frozen
 at the start of the step (exponential Euler: ``P += (P_target - P)*(1 - exp(-r*h))``) and
-V by explicit Euler with the switched charge ``A*dP`` taken out of the membrane, so the
+V by explicit Euler with the switched charge ``k*A*dP`` taken out of the membrane, so the
 charge balance is exact; the switched charge is capped where it would drive the field
 through zero (switching cannot reverse its own field; only a long step such as BRUNO's
 coarse 1 ms step ever reaches the cap, and there it yields the physical small-signal gain
@@ -36,6 +40,7 @@ import torch
 
 from bruno_hil.devices.fecap_stack import (
     EPS0_F_PER_M,
+    charge_per_polarization_m2,
     dielectric_capacitance_F,
     field_V_per_m,
     membrane_capacitance_F,
@@ -78,6 +83,11 @@ class FeCapTensors(DeviceTensors[FeCapParams]):
     def c_fe_F(self) -> torch.Tensor:
         """Linear (dielectric) capacitance of the FeCap [F] (:func:`dielectric_capacitance_F`)."""
         return dielectric_capacitance_F(self)
+
+    @property
+    def charge_per_polarization_m2(self) -> torch.Tensor:
+        """Plate charge per unit polarization ``k*A`` [m^2] (:func:`charge_per_polarization_m2`)."""
+        return charge_per_polarization_m2(self)
 
     @property
     def c_tot_F(self) -> torch.Tensor:
@@ -141,7 +151,7 @@ def fecap_step(
     direction = torch.sign(e)
     rate = switching_rate_per_s(e.detach() if freeze_rate else e, d)
     gap = (direction * d.p_s_C_per_m2 - p).abs()
-    c_tot, area = d.c_tot_F, d.area_m2
+    c_tot, area = d.c_tot_F, d.charge_per_polarization_m2
     step = gap * -torch.expm1(-rate * h_s)
     v_free = v + h_s * (current_A - leak_current_A(v, d)) / c_tot
     # The switched charge leaves the membrane, which lowers the field: P stops where the
@@ -250,7 +260,7 @@ def _kernel_constants(d: FeCapTensors, n: int) -> torch.Tensor:
     """The per-neuron constants of the compiled step, [K, n] in the order of
     ``enum Const`` in ``fine_kernel.cpp``, each computed as :func:`fecap_step` does."""
     t_int_eps0 = d.t_int_m / EPS0_F_PER_M
-    c_tot = d.c_tot_F
+    c_tot, area = d.c_tot_F, d.charge_per_polarization_m2
     rows = [
         d.eps_int,
         t_int_eps0,
@@ -260,11 +270,11 @@ def _kernel_constants(d: FeCapTensors, n: int) -> torch.Tensor:
         d.alpha,
         d.p_s_C_per_m2,
         c_tot,
-        d.area_m2,
+        area,
         d.i_0_A_per_m2 * d.area_m2,
         d.v_t_V,
         d.i_dsc_A,
-        d.area_m2 * d.eps_int / c_tot + t_int_eps0,
+        area * d.eps_int / c_tot + t_int_eps0,
         d.v_clip_V,
         d.v_thr_V,
         d.v_reset_V,

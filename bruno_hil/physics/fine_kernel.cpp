@@ -45,11 +45,11 @@ enum Const {
   ALPHA,        // Merz exponent [1]
   P_S,          // saturation polarization [C/m^2]
   C_TOT,        // membrane capacitance [F]
-  AREA,         // capacitor area [m^2]
+  Q_AREA,       // plate charge per unit polarization k*A [m^2]
   LEAK_I0,      // I_0*A [A]
   V_T,          // leakage voltage scale [V]
   I_DSC,        // constant discharge [A]
-  LIMIT_DEN,    // A*eps_int/C_tot + t_int/eps0 [m^2/F]
+  LIMIT_DEN,    // k*A*eps_int/C_tot + t_int/eps0 [m^2/F]
   V_CLIP,       // clipping bound [V]
   V_THR,        // threshold [V]
   V_RESET,      // reset voltage [V]
@@ -110,7 +110,7 @@ void row_update(int64_t n, const double* __restrict c, double h, const double* _
   const double* __restrict t_int_eps0 = c + T_INT_EPS0 * n;
   const double* __restrict p_s = c + P_S * n;
   const double* __restrict c_tot = c + C_TOT * n;
-  const double* __restrict area = c + AREA * n;
+  const double* __restrict q_area = c + Q_AREA * n;
   const double* __restrict leak_i0 = c + LEAK_I0 * n;
   const double* __restrict i_dsc = c + I_DSC * n;
   const double* __restrict limit_den = c + LIMIT_DEN * n;
@@ -131,7 +131,7 @@ void row_update(int64_t n, const double* __restrict c, double h, const double* _
     double p_next = pi + dp;
     p_next = p_next > -p_s[i] ? p_next : -p_s[i];
     p_next = p_next < p_s[i] ? p_next : p_s[i];
-    double v_next = v_free - area[i] * (p_next - pi) / c_tot[i];
+    double v_next = v_free - q_area[i] * (p_next - pi) / c_tot[i];
     v_next = v_next > -v_clip[i] ? v_next : -v_clip[i];
     v_next = v_next < v_clip[i] ? v_next : v_clip[i];
     const bool fired = v_next > v_thr[i];
