@@ -1,6 +1,6 @@
 /* The FeLIF fine forward as a plain vectorized C loop: the yardstick of
  * benchmarks/felif_fine.py. The same equations as bruno_hil/physics/fecap.py (fecap_step,
- * spike, reset), one batch row at a time, a SIMD loop over the row's neurons with glibc's
+ * spike, reset; the default, passive leak form), one batch row at a time, a SIMD loop over the row's neurons with glibc's
  * vector exp, log and expm1 (libmvec); no torch, no bit-for-bit promise (the compiler may
  * fuse multiply-adds, libmvec rounds its own way).
  *
@@ -53,7 +53,8 @@ void fine_loop(int64_t n_steps, int64_t n_batch, int64_t n, int64_t n_inner, dou
           ratio = ratio < 1e10 ? ratio : 1e10;
           const double rate = exp(-exp(alpha[i] * log(ratio))) / tau_t[i];
           const double sw = fabs(dir * p_s[i] - pi) * -expm1(-rate * h);
-          const double leak = sgn(vi) * (leak_i0[i] * expm1(vi / v_t[i]) + i_dsc[i]);
+          const double x = vi / v_t[i];  /* the default (passive) leak form */
+          const double leak = leak_i0[i] * (expm1(x) - expm1(-x)) + sgn(vi) * i_dsc[i];
           const double v_free = vi + h * (cur[i] - leak) / c_tot[i];
           const double limit = (v_free * eps_int[i] - pi * t_int_eps0[i]) / limit_den[i];
           double room = dir * limit;

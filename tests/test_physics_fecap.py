@@ -43,7 +43,8 @@ def _ode(current_A: float):
     return rhs
 
 
-def test_device_equations_match_the_verilog_a_model() -> None:
+@pytest.mark.parametrize("leak_form", ["passive", "reference"])
+def test_device_equations_match_the_verilog_a_model(leak_form: str) -> None:
     """The torch field, Merz rate, dP/dt, leak and capacitance against the ``.va`` model's
     own variables, evaluated by verilogae on a (V, P) grid, at non-default parameters (so
     that a swapped or ignored field shows). The ``.va`` holds the FeCap only: its leak has
@@ -58,6 +59,7 @@ def test_device_equations_match_the_verilog_a_model() -> None:
         i_0_A_per_m2=3e-3,
         v_t_V=0.4,
         i_dsc_A=0.0,
+        leak_form=leak_form,
     )
     d = FeCapTensors.from_params(params)
     v, pn = np.meshgrid(np.linspace(-4.0, 4.0, 41), np.linspace(-1.0, 1.0, 21))
@@ -66,6 +68,7 @@ def test_device_equations_match_the_verilog_a_model() -> None:
     model = verilogae.load(str(FECAP_VA)).functions
     values = {k: getattr(params, k) for k in FECAP_DEVICE_FIELDS}
     values["e_sign_V_per_m"] = FECAP_E_SIGN_V_PER_M
+    values["leak_passive"] = int(leak_form == "passive")
 
     def va(name: str) -> np.ndarray:
         fn = model[name]

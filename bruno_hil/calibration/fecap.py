@@ -26,8 +26,9 @@ Switching-kinetics pulses are best sampled geometrically from the edge's time sc
 (:func:`~bruno_hil.characterize.stimulus.switching_kinetics_waveform`); uniformly sampled
 ones (an instrument's) are integrated as well.
 
-The device's leak is ``I_0*A*|exp(V/V_t) - 1|`` (:func:`~bruno_hil.physics.fecap.
-leak_current_A` with ``I_dsc = 0``): ``i_dsc_A`` is the FeLIF circuit's discharge
+The device's leak is the I_0 part of :func:`~bruno_hil.physics.fecap.leak_current_A`
+(``I_dsc = 0``; ``2*I_0*A*sinh(V/V_t)``, or ``I_0*A*|exp(V/V_t) - 1|`` for the prior's
+``leak_form = "reference"``, which the fit keeps): ``i_dsc_A`` is the FeLIF circuit's discharge
 current, not part of the capacitor, so it is neither used nor changed here (like the
 compact model, whose device fields exclude it).
 
@@ -168,7 +169,7 @@ class FeCapChargeModel:
         if t.shape != v.shape or t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0.0):
             raise FitError("time_s and voltage_V: equal-length 1-D arrays, time increasing")
         self.names = list(names)
-        fittable = {*FeCapParams.names(), OFFSET} - {"i_dsc_A"}
+        fittable = {*FeCapParams.names(), OFFSET} - {"i_dsc_A", *FeCapParams.choice_names()}
         unknown = [n for n in self.names if n not in fittable]
         if unknown:
             raise FitError(
@@ -188,14 +189,15 @@ class FeCapChargeModel:
         self.inputs = (torch.tensor(v_mid, dtype=DTYPE), torch.tensor(h, dtype=DTYPE))
         self.v = torch.tensor(v, dtype=DTYPE)
         self.dt = torch.tensor(np.diff(t), dtype=DTYPE)
-        device = params.replace(source="FeCap charge model", i_dsc_A=0.0).as_dict()
+        device = params.replace(source="FeCap charge model", i_dsc_A=0.0).numbers()
         self.fixed = {k: torch.tensor(x, dtype=DTYPE) for k, x in device.items() if k not in names}
+        self.leak_form = params.leak_form
 
     def tensors(self, theta: torch.Tensor) -> FeCapTensors:
         """The device with the free values ``theta`` ([p], or [B, p] for a batch of
         parameter sets) filled in."""
         free = {n: theta[..., i] for i, n in enumerate(self.names) if n != OFFSET}
-        return FeCapTensors({**self.fixed, **free})
+        return FeCapTensors({**self.fixed, **free}, leak_form=self.leak_form)
 
     def prepare(self, theta: torch.Tensor) -> _Stepper:
         """The device and the field's coefficients for the step."""

@@ -7,7 +7,8 @@ model in ``device_models/fecap.va``):
 * ``E = (V*eps_int - P*t_int/eps0) / (t_hzo*eps_int + t_int*eps_hzo)``            [V/m]
 * ``dP/dt = (sign(E)*P_s - P) * r(E)``, ``r = exp(-(E_a/(|E|+soft_E))**alpha)/tau_0`` [1/s]
 * ``C_tot*dV/dt = I_in - I_leak - k*A*dP/dt``, ``C_tot = C_fe + C_par``               [A]
-* ``I_leak = sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc)``                               [A]
+* ``I_leak = 2*I_0*A*sinh(V/V_t) + sign(V)*I_dsc`` (``leak_form`` passive) or
+  ``sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc)`` (reference, the default for now)      [A]
 * spike when ``V > V_thr``; then ``V <- v_reset``, ``P <- -P_s``; ``|V| <= v_clip``.
 
 ``C_fe`` (HZO and interlayer in series) and ``k = t_hzo*eps_int/(t_hzo*eps_int +
@@ -34,6 +35,7 @@ fine step (~1e-15 C) is small next to ``A*P_s`` (~5e-12 C).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 import torch
@@ -72,12 +74,15 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
 class FeCapTensors(DeviceTensors[FeCapParams]):
     """A population of FeCaps: each :class:`FeCapParams` field as a float64 tensor that
     broadcasts against ``[..., N]`` state (one value per neuron, or a scalar); ``factors``
     of :meth:`from_params` scale the :data:`FECAP_VARIABLE_FIELDS`."""
 
     variable_fields: ClassVar[tuple[str, ...]] = FECAP_VARIABLE_FIELDS
+    leak_form: str = "reference"
+    """:attr:`FeCapParams.leak_form`: ``passive`` or ``reference``."""
 
     @property
     def c_fe_F(self) -> torch.Tensor:
@@ -125,8 +130,16 @@ def switching_rate_per_s(e_V_per_m: torch.Tensor, d: FeCapTensors) -> torch.Tens
 
 
 def leak_current_A(v_V: torch.Tensor, d: FeCapTensors) -> torch.Tensor:
-    """Leakage out of the membrane [A] (the BRUNO reference form, not odd in V)."""
-    return torch.sign(v_V) * (d.i_0_A_per_m2 * d.area_m2 * torch.expm1(v_V / d.v_t_V) + d.i_dsc_A)
+    """Leakage out of the membrane [A] at ``v_V`` [V], in the form ``d.leak_form``:
+    ``passive`` ``2*I_0*A*sinh(V/V_t) + sign(V)*I_dsc`` (odd, ``I*V >= 0``; the sinh as
+    ``expm1(x) - expm1(-x)``, exact near 0), or ``reference``
+    ``sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc)`` (the BRUNO reference code's, not odd:
+    it delivers power for V < 0)."""
+    x = v_V / d.v_t_V
+    if d.leak_form == "reference":
+        return torch.sign(v_V) * (d.i_0_A_per_m2 * d.area_m2 * torch.expm1(x) + d.i_dsc_A)
+    odd = d.i_0_A_per_m2 * d.area_m2 * (torch.expm1(x) - torch.expm1(-x))
+    return odd + torch.sign(v_V) * d.i_dsc_A
 
 
 def fecap_step(
@@ -307,5 +320,6 @@ def _fine_compiled(
     if tau.stride(2) != 1:
         tau = tau.contiguous()
     consts = _kernel_constants(d, n)
-    out = fine_kernel.load().fine_trajectory(v0, p0, flat, tau, consts, h_s, n_inner)
+    passive = d.leak_form == "passive"
+    out = fine_kernel.load().fine_trajectory(v0, p0, flat, tau, consts, h_s, n_inner, passive)
     return FineTrace(*(x.reshape(shape).to(currents.device) for x in out))

@@ -31,14 +31,19 @@ class OdeTrace(NamedTuple):
 def _rhs(p: FeCapParams, current_A: float) -> Callable[[float, np.ndarray], list[float]]:
     """d(V, P)/dt [V/s, C/m^2/s] of the FeLIF equations (no spike) at ``current_A`` [A]."""
     c_tot, q_area = p.c_tot_F, p.charge_per_polarization_m2
+    i_0, passive = p.i_0_A_per_m2 * p.area_m2, p.leak_form == "passive"
+
+    def leak_A(v: float) -> float:
+        if passive:
+            return 2.0 * i_0 * np.sinh(v / p.v_t_V) + np.sign(v) * p.i_dsc_A
+        return np.sign(v) * (i_0 * np.expm1(v / p.v_t_V) + p.i_dsc_A)
 
     def rhs(_t: float, x: np.ndarray) -> list[float]:
         v, pol = x
         e = field_V_per_m(v, pol, p)
         ratio = min(p.e_a_V_per_m / (abs(e) + p.soft_e_V_per_m), 1e10)
         dp = (np.sign(e) * p.p_s_C_per_m2 - pol) * np.exp(-(ratio**p.alpha)) / p.tau_0_s
-        leak = np.sign(v) * (p.i_0_A_per_m2 * p.area_m2 * np.expm1(v / p.v_t_V) + p.i_dsc_A)
-        return [(current_A - leak - q_area * dp) / c_tot, dp]
+        return [(current_A - leak_A(v) - q_area * dp) / c_tot, dp]
 
     return rhs
 

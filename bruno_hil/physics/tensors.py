@@ -4,11 +4,13 @@ every device (:mod:`bruno_hil.physics.fecap`, :mod:`bruno_hil.physics.rram`) rea
 Each field of a :class:`~bruno_hil.devices.params.DeviceParams` becomes a tensor that
 broadcasts against the device state (a scalar, or one value per device), read as an
 attribute (``d.area_m2``); a device subclass adds the quantities derived from the fields
-(capacitances, thermal voltage) as properties, so that each is defined once.
+(capacitances, thermal voltage) as properties, so that each is defined once, and declares
+the parameter set's choices of model form (words, not tensors) as dataclass fields.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, Self, TypeVar
@@ -42,7 +44,7 @@ class DeviceTensors(Generic[P]):
         multiplies the device-to-device variable fields device by device."""
         values = {
             name: torch.tensor(value, dtype=DTYPE, device=device)
-            for name, value in params.as_dict().items()
+            for name, value in params.numbers().items()
         }
         if factors is not None:
             rows: Sequence[torch.Tensor] = list(factors.to(DTYPE))
@@ -54,11 +56,11 @@ class DeviceTensors(Generic[P]):
                 )
             for row, name in zip(rows, cls.variable_fields, strict=True):
                 values[name] = values[name] * row.to(values[name].device)
-        return cls(values)
+        return cls(values, **params.choices())
 
     def replace(self, **values: torch.Tensor) -> Self:
         """A copy with some fields replaced (e.g. a per-step ``tau_0_s``)."""
-        return type(self)({**self.values, **values})
+        return dataclasses.replace(self, values={**self.values, **values})
 
     def __getattr__(self, name: str) -> torch.Tensor:
         try:
