@@ -1,6 +1,6 @@
 /* The FeLIF fine forward as a plain vectorized C loop: the yardstick of
  * benchmarks/felif_fine.py. The same equations as bruno_hil/physics/fecap.py (fecap_step,
- * spike, reset), one batch row at a time, a SIMD loop over the row's neurons with glibc's
+ * spike, reset; the default, passive leak form), one batch row at a time, a SIMD loop over the row's neurons with glibc's
  * vector exp, log and expm1 (libmvec); no torch, no bit-for-bit promise (the compiler may
  * fuse multiply-adds, libmvec rounds its own way).
  *
@@ -20,7 +20,7 @@ double log(double);
 double expm1(double);
 
 enum {
-  EPS_INT, T_INT_EPS0, FIELD_DEN, E_A, SOFT_E, ALPHA, P_S, C_TOT, AREA, LEAK_I0, V_T,
+  EPS_INT, T_INT_EPS0, FIELD_DEN, E_A, SOFT_E, ALPHA, P_S, C_TOT, Q_AREA, LEAK_I0, V_T,
   I_DSC, LIMIT_DEN, V_CLIP, V_THR, V_RESET, K_CONSTS
 };
 
@@ -33,7 +33,7 @@ void fine_loop(int64_t n_steps, int64_t n_batch, int64_t n, int64_t n_inner, dou
   const double *eps_int = c + EPS_INT * n, *t_int_eps0 = c + T_INT_EPS0 * n;
   const double *field_den = c + FIELD_DEN * n, *e_a = c + E_A * n, *soft_e = c + SOFT_E * n;
   const double *alpha = c + ALPHA * n, *p_s = c + P_S * n, *c_tot = c + C_TOT * n;
-  const double *area = c + AREA * n, *leak_i0 = c + LEAK_I0 * n, *v_t = c + V_T * n;
+  const double *q_area = c + Q_AREA * n, *leak_i0 = c + LEAK_I0 * n, *v_t = c + V_T * n;
   const double *i_dsc = c + I_DSC * n, *limit_den = c + LIMIT_DEN * n;
   const double *v_clip = c + V_CLIP * n, *v_thr = c + V_THR * n, *v_reset = c + V_RESET * n;
   double *count = malloc(sizeof(double) * n);
@@ -53,7 +53,8 @@ void fine_loop(int64_t n_steps, int64_t n_batch, int64_t n, int64_t n_inner, dou
           ratio = ratio < 1e10 ? ratio : 1e10;
           const double rate = exp(-exp(alpha[i] * log(ratio))) / tau_t[i];
           const double sw = fabs(dir * p_s[i] - pi) * -expm1(-rate * h);
-          const double leak = sgn(vi) * (leak_i0[i] * expm1(vi / v_t[i]) + i_dsc[i]);
+          const double x = vi / v_t[i];  /* the default (passive) leak form */
+          const double leak = leak_i0[i] * (expm1(x) - expm1(-x)) + sgn(vi) * i_dsc[i];
           const double v_free = vi + h * (cur[i] - leak) / c_tot[i];
           const double limit = (v_free * eps_int[i] - pi * t_int_eps0[i]) / limit_den[i];
           double room = dir * limit;
@@ -61,7 +62,7 @@ void fine_loop(int64_t n_steps, int64_t n_batch, int64_t n, int64_t n_inner, dou
           double p_next = pi + dir * (sw < room ? sw : room);
           p_next = p_next > -p_s[i] ? p_next : -p_s[i];
           p_next = p_next < p_s[i] ? p_next : p_s[i];
-          double v_next = v_free - area[i] * (p_next - pi) / c_tot[i];
+          double v_next = v_free - q_area[i] * (p_next - pi) / c_tot[i];
           v_next = v_next > -v_clip[i] ? v_next : -v_clip[i];
           v_next = v_next < v_clip[i] ? v_next : v_clip[i];
           const int fired = v_next > v_thr[i];

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from bruno_hil.characterize.errors import MeasurementError
 from bruno_hil.characterize.ngspice_backend import BenchSettings, NgspiceBackend
@@ -14,6 +15,7 @@ from bruno_hil.characterize.open import BackendUnavailableError, open_backend
 from bruno_hil.characterize.rram import RRAMResult, characterize_rram, distinguishable_levels
 from bruno_hil.characterize.stimulus import iv_setpoints
 from bruno_hil.devices.params import RRAMParams
+from bruno_hil.physics import RRAMTensors, rram_current_A
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,9 @@ def test_iv_loop_has_hysteresis_within_compliance(default_run: RRAMResult) -> No
     assert f.on_off_ratio > 10
     # LRS at g_min, HRS at g_max, both read at 0.1 V: the ratio is exp(dg/g_0)
     assert f.on_off_ratio == pytest.approx(math.exp((p.g_max_m - p.g_min_m) / p.g_0_m), rel=0.05)
-    assert f.r_on_ohm == pytest.approx(0.1 / p.current_A(0.1, p.g_min_m), rel=0.05)
+    d = RRAMTensors.from_params(p)
+    i_on = rram_current_A(torch.tensor(0.1, dtype=torch.float64), d.g_min_m, d).item()
+    assert f.r_on_ohm == pytest.approx(0.1 / i_on, rel=0.05)
     assert np.abs(iv["current_A"]).max() <= 100e-6 * (1 + 1e-6)
     assert f.i_max_A == pytest.approx(100e-6, rel=0.01)  # the SET reaches compliance
     assert 0.0 < f.v_set_V < f.v_max_V

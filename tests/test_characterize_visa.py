@@ -78,7 +78,8 @@ def test_fecap_via_visa_matches_ngspice(
     assert code == 0, err
     _, reference, _ = _characterize(capsys, "fecap", "--json", *FECAP_ARGS)
     _assert_same_figures(visa["figures"], reference["figures"])
-    assert visa["figures"]["p_r_pos_C_per_m2"] > 0.2  # a switching loop, not a dielectric
+    # a switching loop, not a dielectric: P_r ~ k*P_s = 0.905*0.22 C/m^2 (the stack's charge)
+    assert visa["figures"]["p_r_pos_C_per_m2"] > 0.18
 
 
 def test_wrong_instrument_for_the_device_is_a_clear_error(

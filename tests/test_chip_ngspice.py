@@ -23,7 +23,7 @@ def _currents(batch: int, n: int, amp_A: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def drive() -> np.ndarray:
     # sample 0: neuron 0 far above threshold, neuron 1 below the I_dsc discharge (10 pA)
-    # sample 1: both at 2 nA (first spike at ~6.24 ms)
+    # sample 1: both at 2 nA (first spike at ~5.65 ms)
     return _currents(2, 2, np.array([[6e-9, 5e-12], [2e-9, 2e-9]]))
 
 
@@ -35,7 +35,7 @@ def test_layer_recording_is_the_ngspice_waveform_at_step_boundaries(drive: np.nd
     assert rec.spikes[:, 0, 0].sum() >= 2, "a neuron driven far above threshold spikes"
     assert rec.spikes[:, 0, 1].sum() == 0, "a neuron below the discharge current never spikes"
     first = np.flatnonzero(rec.spikes[:, 1, 0])[0]
-    assert first == 6, "2 nA: first spike in the step 6-7 ms"
+    assert first == 5, "2 nA: first spike in the step 5-6 ms (5.65 ms)"
     assert not rec.failed.any() and rec.errors == []
     # The same neuron simulated alone: the recording is its waveform at t = (k+1)*dt.
     alone = simulate_neuron(params, drive[:, 1, 0], DT_S)
@@ -138,13 +138,15 @@ def test_fanout_settings_are_checked() -> None:
 
 
 def test_a_neuron_that_stalls_at_a_spike_runs_on_a_retry() -> None:
-    """Output neuron 4 of a 10 %-variability chip (seed 0; threshold 3.26 V) stops at its
-    second spike with "timestep too small" under the default and robust options at ~1 nA;
-    the retry with a 1 fA current tolerance runs it, and the sample is not lost."""
+    """Output neuron 4 of a 10 %-variability chip (seed 0), its threshold set to 3.055 V,
+    stops with "timestep too small" under the default and robust options at ~1 nA; the
+    retry with a 1 fA current tolerance runs it, and the sample is not lost. (Such stalls
+    are rare and chaotic in the parameters: before the stack's terminal charge the same
+    neuron at its drawn threshold, 3.26 V, stalled; found again by scanning the threshold.)"""
     varied = NgspiceChip(workers=1, variability_cv=0.1, seed=0)
-    params = varied.devices("output", 27, FeCapParams())[4]
+    params = varied.devices("output", 27, FeCapParams())[4].replace(v_thr_V=3.055)
     drive = np.clip(np.random.default_rng(0).normal(1e-9, 1e-9, 50), -1e-6, 1e-6)
     chip = NgspiceChip(workers=1, params=params)
     rec = chip.run_neurons("output", drive[:, None, None], DT_S, params)
     assert not rec.failed.any() and rec.retried == 1
-    assert rec.spikes.sum() == 5
+    assert rec.spikes.sum() == 6

@@ -34,7 +34,10 @@ def test_fecap_instance_carries_every_device_field_exactly() -> None:
         k: getattr(params, k) for k in FECAP_DEVICE_FIELDS
     }
     assert values["p_init"] == 0.25 and values["e_sign_V_per_m"] > 0
-    assert set(values) == {*FECAP_DEVICE_FIELDS, "p_init", "e_sign_V_per_m"}
+    assert set(values) == {*FECAP_DEVICE_FIELDS, "p_init", "e_sign_V_per_m", "leak_passive"}
+    assert values["leak_passive"] == 0  # leak_form "reference", the default
+    _, passive = _parse(fecap_instance("Xf2", "a", "0", params.replace(leak_form="passive")))
+    assert passive["leak_passive"] == 1
 
 
 def test_rram_instance_fields_switching_and_user_model() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import verilogae
 
 from bruno_hil.devices.compact import (
@@ -32,10 +33,11 @@ from bruno_hil.devices.compact import (
     rram_instance,
 )
 from bruno_hil.devices.params import FeCapParams, RRAMParams
+from bruno_hil.physics import RRAMTensors, gap_rate_m_per_s, rram_current_A
 from bruno_hil.spice.osdi import compile_verilog_a, osdi_version
 from bruno_hil.spice.runner import NgspiceRunner, SimOptions
 
-FECAP_NUMERICS = {"e_sign_V_per_m": FECAP_E_SIGN_V_PER_M, "p_init": -1.0}
+FECAP_NUMERICS = {"e_sign_V_per_m": FECAP_E_SIGN_V_PER_M, "p_init": -1.0, "leak_passive": 0}
 RRAM_NUMERICS = {"g_edge_m": RRAM_G_EDGE_M, "v_sign_V": RRAM_V_SIGN_V, "switching": 1.0}
 RTOL = 1e-6
 SPICE_TIGHT = SimOptions(reltol=1e-9, abstol=1e-30, itl2=500)
@@ -163,9 +165,11 @@ def test_rram_equations_agree(params: RRAMParams) -> None:
         sp["dsdt"], va["rate_m_per_s"] * 1e9, floor=1e-12 * np.abs(free) + sp["resolution"]
     )
 
-    ref_i = np.array([params.current_A(v, g * 1e-9) for v, g in zip(sp["v"], sp["s"], strict=True)])
+    d = RRAMTensors.from_params(params)
+    v_t, g_t = (torch.as_tensor(x, dtype=torch.float64) for x in (sp["v"], sp["s"] * 1e-9))
+    ref_i = rram_current_A(v_t, g_t, d).numpy()
     np.testing.assert_allclose(va["i_cell_A"], ref_i, rtol=RTOL, atol=1e-30)
-    ref_rate = np.array([params.gap_rate_m_per_s(v) for v in sp["v"]])
+    ref_rate = gap_rate_m_per_s(v_t, d).numpy()
     np.testing.assert_allclose(va["rate_free_m_per_s"], ref_rate, rtol=RTOL, atol=1e-300)
     # inside the window (10 widths from both edges) the confined rate is the reference rate
     g_m = sp["s"] * 1e-9
@@ -184,9 +188,14 @@ def test_rram_equations_agree(params: RRAMParams) -> None:
 
 
 # -- 2. equation agreement: FeCap ----------------------------------------------------------
-@pytest.mark.parametrize("params", [FeCapParams(), FECAP_ALT], ids=["defaults", "alt"])
+@pytest.mark.parametrize(
+    "params",
+    [FeCapParams(), FECAP_ALT, FECAP_ALT.replace(leak_form="passive", i_0_A_per_m2=2e-3)],
+    ids=["defaults", "alt", "alt-passive-leak"],
+)
 def test_fecap_equations_agree(params: FeCapParams) -> None:
     values = {**{k: getattr(params, k) for k in FECAP_DEVICE_FIELDS}, **FECAP_NUMERICS}
+    values["leak_passive"] = int(params.leak_form == "passive")
     core = fecap_instance("Xc", "top", "0", params, p_node="s")
     sp = _dc_grid(FECAP_LIB, core, FECAP_NUMERICS["p_init"], ("-5 5 0.1", "-1 1 0.04"))
     assert sp["v"].size > 5000
@@ -216,9 +225,13 @@ def test_fecap_equations_agree(params: FeCapParams) -> None:
     far = np.abs(e_ref) > 20 * FECAP_E_SIGN_V_PER_M  # tanh(E/e_sign) == sign(E) to 1e-17
     assert far.sum() > 0.9 * far.size
     _assert_close(va["dpdt_per_s"][far], dpdt_ref[far], floor=1e-12 * rate[far])
-    leak_ref = (
-        np.sign(sp["v"]) * params.i_0_A_per_m2 * params.area_m2 * np.expm1(sp["v"] / params.v_t_V)
-    )
+    i_0, x = params.i_0_A_per_m2 * params.area_m2, sp["v"] / params.v_t_V
+    if params.leak_form == "passive":
+        leak_ref = 2 * i_0 * np.sinh(x)
+        assert np.all(leak_ref * sp["v"] >= 0.0)  # odd and passive
+    else:
+        leak_ref = np.sign(sp["v"]) * i_0 * np.expm1(x)
+        assert np.any(leak_ref * sp["v"] < 0.0)  # delivers power for V < 0
     np.testing.assert_allclose(va["i_leak_A"], leak_ref, rtol=RTOL, atol=1e-30)
     c_fe = verilogae.load(str(FECAP_VA)).functions["c_fe_F"]
     kw = {k: values[k] for k in c_fe.parameters}

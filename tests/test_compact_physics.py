@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 import pytest
+import torch
 from scipy.integrate import cumulative_trapezoid, solve_ivp
 
 from bruno_hil.devices.compact import (
@@ -19,6 +20,7 @@ from bruno_hil.devices.compact import (
     rram_instance,
 )
 from bruno_hil.devices.params import FeCapParams, RRAMParams
+from bruno_hil.physics import RRAMTensors, rram_current_A
 from bruno_hil.spice.runner import NgspiceRunner, SimOptions, SimResult
 from bruno_hil.spice.values import spice_number
 
@@ -115,13 +117,13 @@ def test_fecap_triangle_switches_at_merz_coercive_voltage(params, period_s) -> N
     assert v_up == pytest.approx(v_up_ref, rel=1e-4)
     assert v_dn == pytest.approx(v_dn_ref, rel=1e-4)
 
-    # charge: the source delivers C_fe*V + A*P_s*(p - p0) + the leak, over the up-sweep
+    # charge: the source delivers C_fe*V + k*A*P_s*(p - p0) + the leak, over the up-sweep
     i = -res["v1#branch"]
     up = t <= 0.25 * period_s + 1e-15
     q_src = cumulative_trapezoid(i[up], t[up], initial=0.0)[-1]
     i_leak = params.i_0_A_per_m2 * params.area_m2 * np.abs(np.expm1(v[up] / params.v_t_V))
     q_leak = cumulative_trapezoid(i_leak, t[up], initial=0.0)[-1]
-    a_ps = params.area_m2 * params.p_s_C_per_m2
+    a_ps = params.charge_per_polarization_m2 * params.p_s_C_per_m2
     q_expected = params.c_fe_F * v[up][-1] + a_ps * (p[up][-1] - p[0]) + q_leak
     assert q_src == pytest.approx(q_expected, rel=2e-3)
     assert a_ps * (p[up][-1] - p[0]) > 0.5 * q_src  # switching dominates the charge
@@ -233,7 +235,8 @@ def test_rram_frozen_read_device_dc_sweep() -> None:
     v = res["in"]
     assert v.size == 61
     np.testing.assert_allclose(res["xr1.gap"], 0.9, rtol=1e-9)
-    ref = [params.current_A(x, params.g_init_m) for x in v]
+    d = RRAMTensors.from_params(params)
+    ref = rram_current_A(torch.as_tensor(v, dtype=torch.float64), d.g_init_m, d).numpy()
     np.testing.assert_allclose(-res["v1#branch"], ref, rtol=1e-6, atol=1e-30)
 
 

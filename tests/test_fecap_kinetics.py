@@ -90,7 +90,7 @@ def test_builder_pulse_sequence() -> None:
 def test_surrogate_matches_ngspice_on_the_pulses(data: dict[str, np.ndarray]) -> None:
     """One sub-step per sample interval reproduces the noiseless ngspice charge to
     ~2.5e-4 of its range (the noise is 5e-3), and the switched charge of every pulse to
-    1e-3 of 2*A*P_s; a 3 % change of alpha is visible far above that."""
+    1e-3 of the full switched charge 2*k*A*P_s; a 3 % change of alpha is visible far above that."""
     truth = TRUTH.replace(c_par_F=C_PAR_F)
     q_ref = data["q_clean"]
     span = np.ptp(q_ref)
@@ -101,7 +101,7 @@ def test_surrogate_matches_ngspice_on_the_pulses(data: dict[str, np.ndarray]) ->
     def switched(charge: np.ndarray) -> np.ndarray:
         ends = np.interp(data["settled_s"], data["t"], charge)
         return (ends - np.interp(data["poled_s"], data["t"], charge)) / (
-            2 * TRUTH.area_m2 * TRUTH.p_s_C_per_m2
+            2 * TRUTH.charge_per_polarization_m2 * TRUTH.p_s_C_per_m2
         )
 
     assert np.abs(switched(q) - switched(q_ref)).max() < 1e-3

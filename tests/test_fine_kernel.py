@@ -4,6 +4,7 @@ variability), the same BRUNO gradients, and a clear fallback where it cannot be 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -97,6 +98,19 @@ def test_compiled_fine_forward_equals_the_eager_loop_bit_for_bit(
     eager, compiled = _both(d, _drive(kind, shape, seed=2), n_inner)
     _assert_identical(eager, compiled)
     assert eager.spikes.sum() > 0
+
+
+def test_the_passive_leak_form_is_reproduced_bit_for_bit() -> None:
+    """``leak_form = "passive"``: the compiled loop follows the eager one there too
+    (signed drives: V < 0, where the two forms differ), and the forms differ."""
+    shape = (8, 5, 27)
+    currents = _drive("signed", shape, seed=2)
+    d = _devices(shape[2], 0.2, seed=1)
+    passive = dataclasses.replace(d, leak_form="passive")
+    eager, compiled = _both(passive, currents, 100)
+    _assert_identical(eager, compiled)
+    reference, _ = _both(d, currents, 100)
+    assert (eager.v_V < 0).any() and not torch.equal(eager.v_V, reference.v_V)
 
 
 def test_resets_and_several_spikes_per_step_are_reproduced() -> None:

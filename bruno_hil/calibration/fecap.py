@@ -5,9 +5,10 @@ FeCap physics of :mod:`bruno_hil.physics.fecap` (field, Merz rate, leakage); the
 predicts the charge a ferroelectric tester integrates from t = 0, as the
 :class:`~bruno_hil.characterize.backend.MeasurementBackend` contract defines it::
 
-    Q(t) = (C_fe + C_par)*V(t) + A*(P(t) + P_s) + integral_0^t I_leak dt + Q_offset
+    Q(t) = (C_fe + C_par)*V(t) + k*A*(P(t) + P_s) + integral_0^t I_leak dt + Q_offset
 
-with ``P(0) = -P_s`` (the virgin / negatively poled state), ``C_fe = eps0*eps_hzo*A/t_hzo``
+with ``P(0) = -P_s`` (the virgin / negatively poled state), ``C_fe`` and ``k`` those of
+the HZO-interlayer stack (:mod:`bruno_hil.devices.fecap_stack`: ``Q = C_fe*V + k*A*P``)
 and ``I_leak`` the membrane leak of :func:`~bruno_hil.physics.fecap.leak_current_A`.
 ``Q_offset`` [C] (``charge_offset_C``) is a nuisance term for data whose zero is
 arbitrary (e.g. a centred ``polarization_C_per_m2``); it is always fitted.
@@ -25,8 +26,9 @@ Switching-kinetics pulses are best sampled geometrically from the edge's time sc
 (:func:`~bruno_hil.characterize.stimulus.switching_kinetics_waveform`); uniformly sampled
 ones (an instrument's) are integrated as well.
 
-The device's leak is ``I_0*A*|exp(V/V_t) - 1|`` (:func:`~bruno_hil.physics.fecap.
-leak_current_A` with ``I_dsc = 0``): ``i_dsc_A`` is the FeLIF circuit's discharge
+The device's leak is the I_0 part of :func:`~bruno_hil.physics.fecap.leak_current_A`
+(``I_dsc = 0``; ``2*I_0*A*sinh(V/V_t)``, or ``I_0*A*|exp(V/V_t) - 1|`` for the prior's
+``leak_form = "reference"``, which the fit keeps): ``i_dsc_A`` is the FeLIF circuit's discharge
 current, not part of the capacitor, so it is neither used nor changed here (like the
 compact model, whose device fields exclude it).
 
@@ -74,7 +76,7 @@ from bruno_hil.calibration.fit import (
     simulate_with_jacobian,
 )
 from bruno_hil.calibration.io import Measurement, check_charge_density
-from bruno_hil.devices.params import EPS0_F_PER_M, FeCapParams
+from bruno_hil.devices.params import FeCapParams
 from bruno_hil.physics.fecap import (
     DTYPE,
     FeCapTensors,
@@ -167,7 +169,7 @@ class FeCapChargeModel:
         if t.shape != v.shape or t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0.0):
             raise FitError("time_s and voltage_V: equal-length 1-D arrays, time increasing")
         self.names = list(names)
-        fittable = {*FeCapParams.names(), OFFSET} - {"i_dsc_A"}
+        fittable = {*FeCapParams.names(), OFFSET} - {"i_dsc_A", *FeCapParams.choice_names()}
         unknown = [n for n in self.names if n not in fittable]
         if unknown:
             raise FitError(
@@ -187,14 +189,15 @@ class FeCapChargeModel:
         self.inputs = (torch.tensor(v_mid, dtype=DTYPE), torch.tensor(h, dtype=DTYPE))
         self.v = torch.tensor(v, dtype=DTYPE)
         self.dt = torch.tensor(np.diff(t), dtype=DTYPE)
-        device = params.replace(source="FeCap charge model", i_dsc_A=0.0).as_dict()
+        device = params.replace(source="FeCap charge model", i_dsc_A=0.0).numbers()
         self.fixed = {k: torch.tensor(x, dtype=DTYPE) for k, x in device.items() if k not in names}
+        self.leak_form = params.leak_form
 
     def tensors(self, theta: torch.Tensor) -> FeCapTensors:
         """The device with the free values ``theta`` ([p], or [B, p] for a batch of
         parameter sets) filled in."""
         free = {n: theta[..., i] for i, n in enumerate(self.names) if n != OFFSET}
-        return FeCapTensors({**self.fixed, **free})
+        return FeCapTensors({**self.fixed, **free}, leak_form=self.leak_form)
 
     def prepare(self, theta: torch.Tensor) -> _Stepper:
         """The device and the field's coefficients for the step."""
@@ -226,11 +229,11 @@ class FeCapChargeModel:
         d = self.tensors(theta)
         shape = (-1,) + (1,) * (theta.ndim - 1)
         v, dt = self.v.reshape(shape), self.dt.reshape(shape)
-        c_fe = EPS0_F_PER_M * d.eps_hzo * d.area_m2 / d.t_hzo_m
         leak = leak_current_A(v, d)
         q_leak = torch.cat([leak[:1] * 0.0, torch.cumsum(0.5 * (leak[1:] + leak[:-1]) * dt, 0)])
         offset = theta[..., self.names.index(OFFSET)] if OFFSET in self.names else 0.0
-        return (c_fe + d.c_par_F) * v + d.area_m2 * (p + d.p_s_C_per_m2) + q_leak + offset
+        q_pol = d.charge_per_polarization_m2 * (p + d.p_s_C_per_m2)
+        return d.c_tot_F * v + q_pol + q_leak + offset
 
     def polarization(self, values: np.ndarray) -> np.ndarray:
         """P [C/m^2] at the samples ([N], or [N, B]) for free values ``values`` ([p], or

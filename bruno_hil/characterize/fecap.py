@@ -15,7 +15,10 @@ Conventions (SI units throughout):
 * ``polarization_C_per_m2`` is the **total** plate charge per area, ``Q/A``: switched plus
   dielectric (plus the small leakage integrated over time), as a ferroelectric tester
   reports it; ``switched_polarization_C_per_m2`` removes the linear dielectric part,
-  ``(Q - C_fe*V)/A`` with ``C_fe = eps0*eps_hzo*A/t_hzo`` from the parameters;
+  ``(Q - C_fe*V)/A`` with the stack's dielectric capacitance ``C_fe`` from the
+  parameters; with the interlayer in series that is ``k*P``, the device's polarization
+  times the stack's charge fraction ``k`` (0.905 at the defaults,
+  :mod:`bruno_hil.devices.fecap_stack`), as a tester sees it;
 * the charge's zero is arbitrary (it counts from t = 0), so both are **centred**: one
   offset, chosen so that the switched polarization of the last period has max = -min, is
   subtracted from both (the usual "centre the loop" of a tester);

@@ -144,10 +144,15 @@ def conductance_range_S(params: RRAMParams, v_read_V: float) -> tuple[float, flo
     """(lowest, highest) read conductance [S] of an RRAM cell at ``v_read_V``: the gap at
     ``g_max_m`` and at ``g_min_m`` (chord conductance I/V of the read equation)."""
     _check_real(v_read_V, "v_read_V", allow_zero=False)
-    return (
-        params.current_A(v_read_V, params.g_max_m) / v_read_V,
-        params.current_A(v_read_V, params.g_min_m) / v_read_V,
-    )
+    # imported here: the ngspice worker processes that import this module need no torch
+    import torch
+
+    from bruno_hil.physics.rram import DTYPE, RRAMTensors, rram_current_A
+
+    d = RRAMTensors.from_params(params)
+    gaps = torch.stack([d.g_max_m, d.g_min_m])
+    g_lo, g_hi = (rram_current_A(torch.tensor(v_read_V, dtype=DTYPE), gaps, d) / v_read_V).tolist()
+    return g_lo, g_hi
 
 
 def program_conductances(

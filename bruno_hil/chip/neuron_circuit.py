@@ -9,9 +9,11 @@ the transient; Python only reads the waveform afterwards.
 
 Circuit equation (what the tests check against an ODE with an instantaneous reset)::
 
-    C_tot*dV/dt = I_in - sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc) - A*dP/dt
+    C_tot*dV/dt = I_in - I_leak(V) - k*A*dP/dt
 
-with ``sign(V)`` of the I_dsc term smoothed as ``tanh(V/v_dsc_V)`` and a reset that lasts
+(``C_tot = C_fe + C_par`` and ``k`` of :mod:`bruno_hil.devices.fecap_stack`; ``I_leak``
+the ``leak_form`` of the parameters, :func:`bruno_hil.physics.fecap.leak_current_A`) with
+``sign(V)`` of the I_dsc term smoothed as ``tanh(V/v_dsc_V)`` and a reset that lasts
 ~13 ``tau_reset_s`` (~13 ns) instead of zero time. The comparator is ngspice's
 voltage-controlled switch with hysteresis (closes at V > v_thr_V, opens once the reset
 has pulled V below v_reset_V + margin): a behavioral bistable latch was tried first and

@@ -51,8 +51,9 @@ FECAP_DEVICE_FIELDS: tuple[str, ...] = (
     "v_t_V",
     "soft_e_V_per_m",
 )
-"""The :class:`FeCapParams` fields that the ``fecap`` device uses; the others (``c_par_F``,
-``i_dsc_A``, thresholds, clipping) belong to the neuron circuit around it."""
+"""The :class:`FeCapParams` numbers that the ``fecap`` device uses (with ``leak_form``,
+rendered as ``leak_passive`` 1 or 0); the others (``c_par_F``, ``i_dsc_A``, thresholds,
+clipping) belong to the neuron circuit around it."""
 RRAM_DEVICE_FIELDS: tuple[str, ...] = tuple(RRAMParams.names())
 """The :class:`RRAMParams` fields of the ``rram`` device: all of them."""
 
@@ -140,7 +141,11 @@ def fecap_instance(
     if not e_sign_V_per_m > 0.0:
         raise NetlistValueError(f"fecap {name}: e_sign_V_per_m = {e_sign_V_per_m!r} must be > 0")
     values = {k: getattr(params, k) for k in FECAP_DEVICE_FIELDS}
-    values.update(e_sign_V_per_m=e_sign_V_per_m, p_init=p_init)
+    values.update(
+        e_sign_V_per_m=e_sign_V_per_m,
+        p_init=p_init,
+        leak_passive=1.0 if params.leak_form == "passive" else 0.0,
+    )
     model = model or ("fecap_core" if p_node else "fecap")
     return _instance(name, _pins(top, bot, "p", p_node), model, values, "fecap")
 

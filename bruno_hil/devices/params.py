@@ -20,11 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bruno_hil.devices.fecap_stack import EPS0_F_PER_M as EPS0_F_PER_M  # re-exported
+from bruno_hil.devices.fecap_stack import (
+    charge_per_polarization_m2,
+    dielectric_capacitance_F,
+    field_V_per_m,
+    membrane_capacitance_F,
+)
 from bruno_hil.errors import BrunoHilError
 from bruno_hil.settings import read_yaml_file
 
-EPS0_F_PER_M = 8.8541878128e-12
-"""Vacuum permittivity [F/m]."""
 K_B_EV_PER_K = 8.617333262e-5
 """Boltzmann constant [eV/K]."""
 
@@ -44,13 +49,27 @@ def _p(default: float, unit: str, low: float, high: float, doc: str, log: bool =
     )
 
 
+def _choice(default: str, choices: tuple[str, ...], doc: str) -> Any:
+    """Declare a choice of model form (a word, one of ``choices``): not a number, so never
+    fitted nor turned into a tensor; checked once, here."""
+    return field(default=default, metadata={"choices": choices, "doc": doc})
+
+
 @dataclass(frozen=True)
 class DeviceParams:
-    """Base class: range-checked, overridable, serialisable parameter sets."""
+    """Base class: range-checked, overridable, serialisable parameter sets. Fields are
+    numbers (SI units, physical ranges) or choices of model form (:func:`_choice`)."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if "choices" in f.metadata:
+                if value not in f.metadata["choices"]:
+                    raise ParameterError(
+                        f"{type(self).__name__}.{f.name} = {value!r}: expected one of"
+                        f" {', '.join(f.metadata['choices'])}"
+                    )
+                continue
             low, high = f.metadata["range"]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ParameterError(
@@ -73,6 +92,11 @@ class DeviceParams:
         return [f.name for f in dataclasses.fields(cls)]
 
     @classmethod
+    def choice_names(cls) -> list[str]:
+        """The fields that choose a model form (words, not numbers)."""
+        return [f.name for f in dataclasses.fields(cls) if "choices" in f.metadata]
+
+    @classmethod
     def spec(cls, name: str) -> Mapping[str, Any]:
         """Unit, range, log flag and description of one field."""
         for f in dataclasses.fields(cls):
@@ -84,18 +108,35 @@ class DeviceParams:
     def _unknown(cls, name: str) -> str:
         return f"unknown {cls.__name__} parameter {name!r}; known: {', '.join(cls.names())}"
 
-    def as_dict(self) -> dict[str, float]:
-        return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)}
+    def as_dict(self) -> dict[str, float | str]:
+        """Every field: the numbers and the choices."""
+        return {**self.numbers(), **self.choices()}
+
+    def numbers(self) -> dict[str, float]:
+        """The numeric fields."""
+        choices = self.choice_names()
+        return {
+            f.name: float(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name not in choices
+        }
+
+    def choices(self) -> dict[str, str]:
+        """The choices of model form."""
+        return {name: str(getattr(self, name)) for name in self.choice_names()}
 
     # -- construction from user input ----------------------------------------------------
-    def replace(self: P, source: str = "override", **values: float) -> P:
+    def replace(self: P, source: str = "override", **values: float | str) -> P:
         """A copy with some fields changed; ``source`` names where the values came from
         (shown in errors)."""
         for name in values:
             if name not in self.names():
                 raise ParameterError(f"{source}: {self._unknown(name)}")
+        choices = self.choice_names()
         try:
-            return dataclasses.replace(self, **{k: float(v) for k, v in values.items()})
+            return dataclasses.replace(
+                self, **{k: v if k in choices else float(v) for k, v in values.items()}
+            )
         except ParameterError as err:
             raise ParameterError(f"{source}: {err}") from None
         except (TypeError, ValueError) as err:
@@ -103,7 +144,9 @@ class DeviceParams:
 
     def with_overrides(self: P, overrides: Iterable[str], option: str = "--param") -> P:
         """Apply ``name=value`` strings given with the CLI's ``option`` (named in errors)."""
-        return self.replace(source=option, **parse_overrides(overrides, option))
+        return self.replace(
+            source=option, **parse_overrides(overrides, option, self.choice_names())
+        )
 
     @classmethod
     def from_file(cls: type[P], path: str | Path) -> P:
@@ -130,16 +173,23 @@ class DeviceParams:
 
     @classmethod
     def from_mapping(cls: type[P], data: Any, source: str) -> P:
-        """Build from a mapping of field names to numbers; errors name ``source``."""
-        return cls().replace(source=source, **_numbers(data, source))
+        """Build from a mapping of field names to numbers (and words for the choices);
+        errors name ``source``."""
+        return cls().replace(source=source, **_numbers(data, source, cls.choice_names()))
 
 
-def _numbers(data: Any, source: str) -> dict[str, float]:
-    """``data``, a mapping of names to numbers, as floats; errors name ``source``."""
+def _numbers(data: Any, source: str, choices: Iterable[str] = ()) -> dict[str, float | str]:
+    """``data``, a mapping of names to numbers, as floats (the ``choices`` fields as
+    words); errors name ``source``."""
     if not isinstance(data, Mapping):
         raise ParameterError(f"{source}: expected a mapping of parameter names to values")
-    values: dict[str, float] = {}
+    values: dict[str, float | str] = {}
     for key, value in data.items():
+        if key in choices:
+            if not isinstance(value, str):
+                raise ParameterError(f"{source}: field {key!r}: expected a word, got {value!r}")
+            values[str(key)] = value
+            continue
         try:
             if isinstance(value, bool):  # YAML's true/false/yes/no are not 1.0/0.0
                 raise TypeError
@@ -171,7 +221,8 @@ def _classes() -> dict[str, type[DeviceParams]]:
 def bench_quantities(path: str | Path) -> dict[str, float]:
     """The ``bench:`` section of a parameter file (field -> value in SI units; empty when
     there is none): what a calibration fitted of the set-up, not of the device."""
-    return _numbers(_read_mapping(Path(path)).get("bench") or {}, f"{path}: bench")
+    values = _numbers(_read_mapping(Path(path)).get("bench") or {}, f"{path}: bench")
+    return {k: float(v) for k, v in values.items()}
 
 
 def load_param_sets(path: str | Path) -> dict[str, DeviceParams]:
@@ -199,17 +250,24 @@ def load_param_sets(path: str | Path) -> dict[str, DeviceParams]:
     )
 
 
-def parse_overrides(overrides: Iterable[str], option: str = "--param") -> dict[str, float]:
+def parse_overrides(
+    overrides: Iterable[str], option: str = "--param", choices: Iterable[str] = ()
+) -> dict[str, float | str]:
     """Parse ``name=value`` strings given with ``option``; the value is a plain float
-    (``2.5``, ``1e-12``). A name given twice is refused (the last would win silently)."""
-    out: dict[str, float] = {}
+    (``2.5``, ``1e-12``), or a word for the ``choices`` fields. A name given twice is
+    refused (the last would win silently)."""
+    choices = set(choices)
+    out: dict[str, float | str] = {}
     for item in overrides:
         name, sep, text = item.partition("=")
         name, text = name.strip(), text.strip()
         if not sep or not name or not text:
             raise ParameterError(f"{option} {item!r}: expected name=value, e.g. p_s_C_per_m2=0.2")
         if name in out:
-            raise ParameterError(f"{option} {item!r}: {name} is already set to {out[name]:g}")
+            raise ParameterError(f"{option} {item!r}: {name} is already set to {out[name]}")
+        if name in choices:
+            out[name] = text
+            continue
         try:
             out[name] = float(text)
         except ValueError:
@@ -217,6 +275,10 @@ def parse_overrides(overrides: Iterable[str], option: str = "--param") -> dict[s
                 f"{option} {item!r}: {text!r} is not a number (SI units, e.g. 25e-12)"
             ) from None
     return out
+
+
+LEAK_FORMS: tuple[str, ...] = ("passive", "reference")
+"""The FeCap leak's forms (:attr:`FeCapParams.leak_form`)."""
 
 
 @dataclass(frozen=True)
@@ -227,8 +289,14 @@ class FeCapParams(DeviceParams):
 
     * ``E = (V*eps_int - P*t_int/eps0) / (t_hzo*eps_int + t_int*eps_hzo)``
     * ``dP/dt = (sign(E)*P_s - P) / tau(E)``, ``tau = tau_0*exp((E_a/(|E|+soft_E))**alpha)``
-    * ``C_tot*dV/dt = I_in - I_leak - A*dP/dt``
-    * ``I_leak = sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc)`` (the reference code's form)
+    * ``C_tot*dV/dt = I_in - I_leak - k*A*dP/dt``, ``C_tot = C_fe + C_par``, with the
+      stack's series capacitance ``C_fe`` and charge fraction ``k``
+      (:mod:`bruno_hil.devices.fecap_stack`: ``Q = C_fe*V + k*A*P``)
+    * ``I_leak = 2*I_0*A*sinh(V/V_t) + sign(V)*I_dsc`` (``leak_form = "passive"``: odd
+      in V and passive, ``I*V >= 0``; for V >> V_t it is the reference form) or
+      ``sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc)`` (``"reference"``, the default for now:
+      the BRUNO reference code's form, which delivers power for V < 0; the passive form
+      as the default fails the training smoke tests until the recipes are retuned)
     * spike when ``V > v_thr_V``; reset ``V <- v_reset_V``, ``P <- -P_s``.
     """
 
@@ -249,6 +317,7 @@ class FeCapParams(DeviceParams):
     v_reset_V: float = _p(-1.5, "V", -10.0, 0.0, "reset voltage")
     soft_e_V_per_m: float = _p(5e-6, "V/m", 0.0, 1e6, "softening of |E| in tau(E)")
     v_clip_V: float = _p(5.0, "V", 0.1, 20.0, "membrane clipping bound |V| <= v_clip_V")
+    leak_form: str = _choice("reference", LEAK_FORMS, "form of the I_0 leak (see above)")
 
     def _check_consistency(self) -> None:
         if not self.v_reset_V < self.v_thr_V <= self.v_clip_V:
@@ -259,18 +328,26 @@ class FeCapParams(DeviceParams):
 
     @property
     def c_fe_F(self) -> float:
-        """Linear (dielectric) capacitance of the HZO layer [F]: eps0*eps_hzo*A/t_hzo."""
-        return EPS0_F_PER_M * self.eps_hzo * self.area_m2 / self.t_hzo_m
+        """Linear (dielectric) capacitance of the FeCap [F]
+        (:func:`~bruno_hil.devices.fecap_stack.dielectric_capacitance_F`)."""
+        return dielectric_capacitance_F(self)
+
+    @property
+    def charge_per_polarization_m2(self) -> float:
+        """Plate charge per unit polarization ``k*A`` [m^2]
+        (:func:`~bruno_hil.devices.fecap_stack.charge_per_polarization_m2`)."""
+        return charge_per_polarization_m2(self)
 
     @property
     def c_tot_F(self) -> float:
-        """Total membrane capacitance [F]: dielectric HZO capacitance plus parasitics."""
-        return self.c_fe_F + self.c_par_F
+        """Membrane capacitance [F]: dielectric plus parasitic
+        (:func:`~bruno_hil.devices.fecap_stack.membrane_capacitance_F`)."""
+        return membrane_capacitance_F(self)
 
     def field_V_per_m(self, v_V: float, p_C_per_m2: float) -> float:
-        """Field in the ferroelectric [V/m] for membrane voltage V and polarization P."""
-        num = v_V * self.eps_int - p_C_per_m2 * self.t_int_m / EPS0_F_PER_M
-        return num / (self.t_hzo_m * self.eps_int + self.t_int_m * self.eps_hzo)
+        """Field in the ferroelectric [V/m]
+        (:func:`~bruno_hil.devices.fecap_stack.field_V_per_m`)."""
+        return field_V_per_m(v_V, p_C_per_m2, self)
 
 
 FECAP_VARIABLE_FIELDS: tuple[str, ...] = (
@@ -324,19 +401,6 @@ class RRAMParams(DeviceParams):
     def kt_eV(self) -> float:
         """Thermal energy k_B*T [eV]."""
         return K_B_EV_PER_K * self.temperature_K
-
-    def current_A(self, v_V: float, gap_m: float) -> float:
-        """Cell current [A] at voltage V and gap g (the read equation)."""
-        return self.i_0_A * math.exp(-gap_m / self.g_0_m) * math.sinh(v_V / self.v_0_V)
-
-    def gap_rate_m_per_s(self, v_V: float) -> float:
-        """Unconfined gap velocity dg/dt [m/s] at voltage V."""
-        kt = self.kt_eV
-        return (
-            -self.vel_0_m_per_s
-            * math.exp(-self.e_a_eV / kt)
-            * math.sinh(self.gamma * self.a_0_m * v_V / (self.t_ox_m * kt))
-        )
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,11 @@ from bruno_hil.physics.rram import (
     rram_step,
 )
 from bruno_hil.physics.surrogate import SURROGATES, spike_fn
+from bruno_hil.physics.tensors import DeviceTensors
 
 __all__ = [
     "SURROGATES",
+    "DeviceTensors",
     "FeCapTensors",
     "FeLIFState",
     "FineTrace",

@@ -6,13 +6,18 @@ model in ``device_models/fecap.va``):
 
 * ``E = (V*eps_int - P*t_int/eps0) / (t_hzo*eps_int + t_int*eps_hzo)``            [V/m]
 * ``dP/dt = (sign(E)*P_s - P) * r(E)``, ``r = exp(-(E_a/(|E|+soft_E))**alpha)/tau_0`` [1/s]
-* ``C_tot*dV/dt = I_in - I_leak - A*dP/dt``                                          [A]
-* ``I_leak = sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc)``                               [A]
+* ``C_tot*dV/dt = I_in - I_leak - k*A*dP/dt``, ``C_tot = C_fe + C_par``               [A]
+* ``I_leak = 2*I_0*A*sinh(V/V_t) + sign(V)*I_dsc`` (``leak_form`` passive) or
+  ``sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc)`` (reference, the default for now)      [A]
 * spike when ``V > V_thr``; then ``V <- v_reset``, ``P <- -P_s``; ``|V| <= v_clip``.
+
+``C_fe`` (HZO and interlayer in series) and ``k = t_hzo*eps_int/(t_hzo*eps_int +
+t_int*eps_hzo)`` (0.905 at the defaults) come from the stack's terminal charge
+``Q = C_fe*V + k*A*P`` (:mod:`bruno_hil.devices.fecap_stack`).
 
 One step of length ``h`` (:func:`fecap_step`) integrates P exactly for the field frozen
 at the start of the step (exponential Euler: ``P += (P_target - P)*(1 - exp(-r*h))``) and
-V by explicit Euler with the switched charge ``A*dP`` taken out of the membrane, so the
+V by explicit Euler with the switched charge ``k*A*dP`` taken out of the membrane, so the
 charge balance is exact; the switched charge is capped where it would drive the field
 through zero (switching cannot reverse its own field; only a long step such as BRUNO's
 coarse 1 ms step ever reaches the cap, and there it yields the physical small-signal gain
@@ -31,57 +36,68 @@ fine step (~1e-15 C) is small next to ``A*P_s`` (~5e-12 C).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 
-from bruno_hil.devices.params import EPS0_F_PER_M, FECAP_VARIABLE_FIELDS, FeCapParams
+from bruno_hil.devices.fecap_stack import (
+    EPS0_F_PER_M,
+    charge_per_polarization_m2,
+    dielectric_capacitance_F,
+    field_V_per_m,
+    membrane_capacitance_F,
+)
+from bruno_hil.devices.params import FECAP_VARIABLE_FIELDS, FeCapParams
 from bruno_hil.physics import fine_kernel
 from bruno_hil.physics.fine_kernel import FINE_KERNELS
 from bruno_hil.physics.surrogate import spike_fn
+from bruno_hil.physics.tensors import DTYPE, DeviceTensors
 from bruno_hil.settings import check_choice
 
-DTYPE = torch.float64
-"""The dtype of every FeLIF computation (see the module docstring)."""
 RATIO_CAP = 1e10
 """Largest ``E_a/(|E|+soft_E)`` evaluated in the Merz rate (the rate is 0.0 there)."""
 
 
+__all__ = [
+    "DTYPE",
+    "RATIO_CAP",
+    "FeCapTensors",
+    "FeLIFState",
+    "FineTrace",
+    "coarse_step",
+    "cycle_factors",
+    "fecap_step",
+    "field_V_per_m",
+    "fine_trajectory",
+    "leak_current_A",
+    "switching_rate_per_s",
+]
+
+
 @dataclass(frozen=True)
-class FeCapTensors:
+class FeCapTensors(DeviceTensors[FeCapParams]):
     """A population of FeCaps: each :class:`FeCapParams` field as a float64 tensor that
-    broadcasts against ``[..., N]`` state (one value per neuron, or a scalar)."""
+    broadcasts against ``[..., N]`` state (one value per neuron, or a scalar); ``factors``
+    of :meth:`from_params` scale the :data:`FECAP_VARIABLE_FIELDS`."""
 
-    values: dict[str, torch.Tensor]
+    variable_fields: ClassVar[tuple[str, ...]] = FECAP_VARIABLE_FIELDS
+    leak_form: str = "reference"
+    """:attr:`FeCapParams.leak_form`: ``passive`` or ``reference``."""
 
-    @classmethod
-    def from_params(
-        cls,
-        params: FeCapParams,
-        factors: torch.Tensor | None = None,
-        device: torch.device | str | None = None,
-    ) -> FeCapTensors:
-        """``params`` for every neuron; ``factors`` [len(FECAP_VARIABLE_FIELDS), N], if
-        given, multiplies the device-to-device variable fields neuron by neuron."""
-        values = {
-            name: torch.tensor(value, dtype=DTYPE, device=device)
-            for name, value in params.as_dict().items()
-        }
-        if factors is not None:
-            for row, name in zip(factors.to(DTYPE), FECAP_VARIABLE_FIELDS, strict=True):
-                values[name] = values[name] * row.to(values[name].device)
-        return cls(values)
+    @property
+    def c_fe_F(self) -> torch.Tensor:
+        """Linear (dielectric) capacitance of the FeCap [F] (:func:`dielectric_capacitance_F`)."""
+        return dielectric_capacitance_F(self)
 
-    def __getattr__(self, name: str) -> torch.Tensor:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @property
+    def charge_per_polarization_m2(self) -> torch.Tensor:
+        """Plate charge per unit polarization ``k*A`` [m^2] (:func:`charge_per_polarization_m2`)."""
+        return charge_per_polarization_m2(self)
 
     @property
     def c_tot_F(self) -> torch.Tensor:
-        """Membrane capacitance [F]: ``eps0*eps_hzo*A/t_hzo + C_par``."""
-        return EPS0_F_PER_M * self.eps_hzo * self.area_m2 / self.t_hzo_m + self.c_par_F
+        """Membrane capacitance [F]: dielectric plus ``C_par`` (:func:`membrane_capacitance_F`)."""
+        return membrane_capacitance_F(self)
 
 
 class FeLIFState(NamedTuple):
@@ -99,12 +115,6 @@ class FeLIFState(NamedTuple):
         return cls(v, (-d.p_s_C_per_m2).expand(shape).clone())
 
 
-def field_V_per_m(v_V: torch.Tensor, p_C_per_m2: torch.Tensor, d: FeCapTensors) -> torch.Tensor:
-    """Field in the ferroelectric layer [V/m]."""
-    num = v_V * d.eps_int - p_C_per_m2 * (d.t_int_m / EPS0_F_PER_M)
-    return num / (d.t_hzo_m * d.eps_int + d.t_int_m * d.eps_hzo)
-
-
 def switching_rate_per_s(e_V_per_m: torch.Tensor, d: FeCapTensors) -> torch.Tensor:
     """Merz switching rate ``1/tau(E)`` [1/s]. ``E_a/(|E|+soft_E)`` is capped where the
     rate is exactly zero in float64 anyway (any alpha >= 0.3), so that no gradient meets
@@ -120,8 +130,16 @@ def switching_rate_per_s(e_V_per_m: torch.Tensor, d: FeCapTensors) -> torch.Tens
 
 
 def leak_current_A(v_V: torch.Tensor, d: FeCapTensors) -> torch.Tensor:
-    """Leakage out of the membrane [A] (the BRUNO reference form, not odd in V)."""
-    return torch.sign(v_V) * (d.i_0_A_per_m2 * d.area_m2 * torch.expm1(v_V / d.v_t_V) + d.i_dsc_A)
+    """Leakage out of the membrane [A] at ``v_V`` [V], in the form ``d.leak_form``:
+    ``passive`` ``2*I_0*A*sinh(V/V_t) + sign(V)*I_dsc`` (odd, ``I*V >= 0``; the sinh as
+    ``expm1(x) - expm1(-x)``, exact near 0), or ``reference``
+    ``sign(V)*(I_0*A*(exp(V/V_t) - 1) + I_dsc)`` (the BRUNO reference code's, not odd:
+    it delivers power for V < 0)."""
+    x = v_V / d.v_t_V
+    if d.leak_form == "reference":
+        return torch.sign(v_V) * (d.i_0_A_per_m2 * d.area_m2 * torch.expm1(x) + d.i_dsc_A)
+    odd = d.i_0_A_per_m2 * d.area_m2 * (torch.expm1(x) - torch.expm1(-x))
+    return odd + torch.sign(v_V) * d.i_dsc_A
 
 
 def fecap_step(
@@ -146,7 +164,7 @@ def fecap_step(
     direction = torch.sign(e)
     rate = switching_rate_per_s(e.detach() if freeze_rate else e, d)
     gap = (direction * d.p_s_C_per_m2 - p).abs()
-    c_tot, area = d.c_tot_F, d.area_m2
+    c_tot, area = d.c_tot_F, d.charge_per_polarization_m2
     step = gap * -torch.expm1(-rate * h_s)
     v_free = v + h_s * (current_A - leak_current_A(v, d)) / c_tot
     # The switched charge leaves the membrane, which lowers the field: P stops where the
@@ -241,7 +259,7 @@ def _fine_eager(
     out_s, out_v, out_p = (torch.empty_like(currents) for _ in range(3))
     tau_0 = tau_0_s.expand(currents.shape)
     for t in range(currents.shape[0]):
-        d_t, count = FeCapTensors({**d.values, "tau_0_s": tau_0[t]}), torch.zeros_like(v)
+        d_t, count = d.replace(tau_0_s=tau_0[t]), torch.zeros_like(v)
         for _ in range(n_inner):
             v, p = fecap_step(FeLIFState(v, p), currents[t], h_s, d_t)
             fired = v > d_t.v_thr_V
@@ -256,7 +274,7 @@ def _kernel_constants(d: FeCapTensors, n: int) -> torch.Tensor:
     """The per-neuron constants of the compiled step, [K, n] in the order of
     ``enum Const`` in ``fine_kernel.cpp``, each computed as :func:`fecap_step` does."""
     t_int_eps0 = d.t_int_m / EPS0_F_PER_M
-    c_tot = d.c_tot_F
+    c_tot, area = d.c_tot_F, d.charge_per_polarization_m2
     rows = [
         d.eps_int,
         t_int_eps0,
@@ -266,11 +284,11 @@ def _kernel_constants(d: FeCapTensors, n: int) -> torch.Tensor:
         d.alpha,
         d.p_s_C_per_m2,
         c_tot,
-        d.area_m2,
+        area,
         d.i_0_A_per_m2 * d.area_m2,
         d.v_t_V,
         d.i_dsc_A,
-        d.area_m2 * d.eps_int / c_tot + t_int_eps0,
+        area * d.eps_int / c_tot + t_int_eps0,
         d.v_clip_V,
         d.v_thr_V,
         d.v_reset_V,
@@ -303,5 +321,6 @@ def _fine_compiled(
     if tau.stride(2) != 1:
         tau = tau.contiguous()
     consts = _kernel_constants(d, n)
-    out = fine_kernel.load().fine_trajectory(v0, p0, flat, tau, consts, h_s, n_inner)
+    passive = d.leak_form == "passive"
+    out = fine_kernel.load().fine_trajectory(v0, p0, flat, tau, consts, h_s, n_inner, passive)
     return FineTrace(*(x.reshape(shape).to(currents.device) for x in out))

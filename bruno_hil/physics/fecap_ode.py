@@ -15,7 +15,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from bruno_hil.devices.params import EPS0_F_PER_M, FeCapParams
+from bruno_hil.devices.fecap_stack import field_V_per_m
+from bruno_hil.devices.params import FeCapParams
 
 
 class OdeTrace(NamedTuple):
@@ -29,15 +30,20 @@ class OdeTrace(NamedTuple):
 
 def _rhs(p: FeCapParams, current_A: float) -> Callable[[float, np.ndarray], list[float]]:
     """d(V, P)/dt [V/s, C/m^2/s] of the FeLIF equations (no spike) at ``current_A`` [A]."""
-    den = p.t_hzo_m * p.eps_int + p.t_int_m * p.eps_hzo
+    c_tot, q_area = p.c_tot_F, p.charge_per_polarization_m2
+    i_0, passive = p.i_0_A_per_m2 * p.area_m2, p.leak_form == "passive"
+
+    def leak_A(v: float) -> float:
+        if passive:
+            return 2.0 * i_0 * np.sinh(v / p.v_t_V) + np.sign(v) * p.i_dsc_A
+        return np.sign(v) * (i_0 * np.expm1(v / p.v_t_V) + p.i_dsc_A)
 
     def rhs(_t: float, x: np.ndarray) -> list[float]:
         v, pol = x
-        e = (v * p.eps_int - pol * p.t_int_m / EPS0_F_PER_M) / den
+        e = field_V_per_m(v, pol, p)
         ratio = min(p.e_a_V_per_m / (abs(e) + p.soft_e_V_per_m), 1e10)
         dp = (np.sign(e) * p.p_s_C_per_m2 - pol) * np.exp(-(ratio**p.alpha)) / p.tau_0_s
-        leak = np.sign(v) * (p.i_0_A_per_m2 * p.area_m2 * np.expm1(v / p.v_t_V) + p.i_dsc_A)
-        return [(current_A - leak - p.area_m2 * dp) / p.c_tot_F, dp]
+        return [(current_A - leak_A(v) - q_area * dp) / c_tot, dp]
 
     return rhs
 

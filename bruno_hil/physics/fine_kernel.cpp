@@ -13,7 +13,9 @@
 // Inputs (float64, CPU): v0, p0 [B, N]; currents [T, B, N] [A]; tau [T, B, N] with a
 // unit last stride (tau_0 [s] of each neuron and step: stride 0 over T and B without
 // cycle-to-cycle noise); consts [K_CONSTS, N] (the per-neuron constants, in the order
-// of enum Const below, built by bruno_hil.physics.fecap._kernel_constants).
+// of enum Const below, built by bruno_hil.physics.fecap._kernel_constants); passive: the
+// leak form (true: 2*I_0*A*sinh(V/V_t) + sign(V)*I_dsc, as expm1(x) - expm1(-x); false:
+// the reference sign(V)*(I_0*A*expm1(V/V_t) + I_dsc)).
 // Outputs: spike counts, V [V] and P [C/m^2] at the end of each step, [T, B, N].
 #include <immintrin.h>
 #include <sleef.h>
@@ -45,11 +47,11 @@ enum Const {
   ALPHA,        // Merz exponent [1]
   P_S,          // saturation polarization [C/m^2]
   C_TOT,        // membrane capacitance [F]
-  AREA,         // capacitor area [m^2]
+  Q_AREA,       // plate charge per unit polarization k*A [m^2]
   LEAK_I0,      // I_0*A [A]
   V_T,          // leakage voltage scale [V]
   I_DSC,        // constant discharge [A]
-  LIMIT_DEN,    // A*eps_int/C_tot + t_int/eps0 [m^2/F]
+  LIMIT_DEN,    // k*A*eps_int/C_tot + t_int/eps0 [m^2/F]
   V_CLIP,       // clipping bound [V]
   V_THR,        // threshold [V]
   V_RESET,      // reset voltage [V]
@@ -81,10 +83,11 @@ void expm1_inplace(double* x, int64_t m) {
 }
 
 // The first pass of a fine step over one row of n neurons (constants c [K_CONSTS, n]):
-// the field e [V/m], the capped Merz ratio E_a/(|E|+soft_E) into x, and V/V_t into em_v.
+// the field e [V/m], the capped Merz ratio E_a/(|E|+soft_E) into x, V/V_t into em_v and
+// -V/V_t into em_vn.
 void row_field(int64_t n, const double* __restrict c, const double* __restrict v,
                const double* __restrict p, double* __restrict e, double* __restrict x,
-               double* __restrict em_v) {
+               double* __restrict em_v, double* __restrict em_vn) {
   const double* __restrict eps_int = c + EPS_INT * n;
   const double* __restrict t_int_eps0 = c + T_INT_EPS0 * n;
   const double* __restrict field_den = c + FIELD_DEN * n;
@@ -97,20 +100,23 @@ void row_field(int64_t n, const double* __restrict c, const double* __restrict v
     e[i] = ei;
     x[i] = ratio < RATIO_CAP ? ratio : RATIO_CAP;
     em_v[i] = v[i] / v_t[i];
+    em_vn[i] = -em_v[i];
   }
 }
 
-// The last pass of a fine step over one row: with em_p = expm1(-rate*h) and
-// em_v = expm1(V/V_t), the switched and membrane charge, the clips, spike and reset.
-void row_update(int64_t n, const double* __restrict c, double h, const double* __restrict cur,
-                const double* __restrict e, const double* __restrict em_p,
-                const double* __restrict em_v, double* __restrict v, double* __restrict p,
+// The last pass of a fine step over one row: with em_p = expm1(-rate*h),
+// em_v = expm1(V/V_t) and em_vn = expm1(-V/V_t) (passive leak only), the switched and
+// membrane charge, the clips, spike and reset.
+void row_update(int64_t n, const double* __restrict c, double h, bool passive,
+                const double* __restrict cur, const double* __restrict e,
+                const double* __restrict em_p, const double* __restrict em_v,
+                const double* __restrict em_vn, double* __restrict v, double* __restrict p,
                 double* __restrict count) {
   const double* __restrict eps_int = c + EPS_INT * n;
   const double* __restrict t_int_eps0 = c + T_INT_EPS0 * n;
   const double* __restrict p_s = c + P_S * n;
   const double* __restrict c_tot = c + C_TOT * n;
-  const double* __restrict area = c + AREA * n;
+  const double* __restrict q_area = c + Q_AREA * n;
   const double* __restrict leak_i0 = c + LEAK_I0 * n;
   const double* __restrict i_dsc = c + I_DSC * n;
   const double* __restrict limit_den = c + LIMIT_DEN * n;
@@ -122,7 +128,8 @@ void row_update(int64_t n, const double* __restrict c, double h, const double* _
     const double dir = sign(e[i]);
     const double gap = std::fabs(dir * p_s[i] - pi);
     const double sw = gap * -em_p[i];
-    const double leak = sign(vi) * (leak_i0[i] * em_v[i] + i_dsc[i]);
+    const double leak = passive ? leak_i0[i] * (em_v[i] - em_vn[i]) + sign(vi) * i_dsc[i]
+                                : sign(vi) * (leak_i0[i] * em_v[i] + i_dsc[i]);
     const double v_free = vi + h * (cur[i] - leak) / c_tot[i];
     const double limit = (v_free * eps_int[i] - pi * t_int_eps0[i]) / limit_den[i];
     double room = dir * limit;
@@ -131,7 +138,7 @@ void row_update(int64_t n, const double* __restrict c, double h, const double* _
     double p_next = pi + dp;
     p_next = p_next > -p_s[i] ? p_next : -p_s[i];
     p_next = p_next < p_s[i] ? p_next : p_s[i];
-    double v_next = v_free - area[i] * (p_next - pi) / c_tot[i];
+    double v_next = v_free - q_area[i] * (p_next - pi) / c_tot[i];
     v_next = v_next > -v_clip[i] ? v_next : -v_clip[i];
     v_next = v_next < v_clip[i] ? v_next : v_clip[i];
     const bool fired = v_next > v_thr[i];
@@ -144,6 +151,7 @@ void row_update(int64_t n, const double* __restrict c, double h, const double* _
 struct Problem {
   int64_t n_steps, n_batch, n, n_inner;
   double h;
+  bool passive;
   const double *v0, *p0, *currents, *tau, *c;
   int64_t tau_st, tau_sb;
   double *out_s, *out_v, *out_p;
@@ -153,7 +161,7 @@ struct Problem {
 // over the block's m neurons, the math routines running on whole buffers.
 void run_block(const Problem& q, int64_t b0, int64_t b1) {
   const int64_t n = q.n, m = (b1 - b0) * n;
-  std::vector<double> buffers(8 * m);
+  std::vector<double> buffers(9 * m);
   double* __restrict v = buffers.data();
   double* __restrict p = v + m;
   double* __restrict count = p + m;
@@ -161,7 +169,8 @@ void run_block(const Problem& q, int64_t b0, int64_t b1) {
   double* __restrict x = e + m;         // ratio, log(ratio), ratio^alpha, exp(-ratio^alpha)
   double* __restrict em_p = x + m;      // -rate*h, then its expm1
   double* __restrict em_v = em_p + m;   // V/V_t, then its expm1
-  double* __restrict tau_b = em_v + m;  // tau_0 [s] of the step
+  double* __restrict em_vn = em_v + m;  // -V/V_t, then its expm1 (passive leak)
+  double* __restrict tau_b = em_vn + m; // tau_0 [s] of the step
   std::copy(q.v0 + b0 * n, q.v0 + b1 * n, v);
   std::copy(q.p0 + b0 * n, q.p0 + b1 * n, p);
   const double* __restrict alpha = q.c + ALPHA * n;
@@ -175,7 +184,9 @@ void run_block(const Problem& q, int64_t b0, int64_t b1) {
     }
     std::fill(count, count + m, 0.0);
     for (int64_t step = 0; step < q.n_inner; ++step) {
-      for (int64_t r = 0; r < m; r += n) row_field(n, q.c, v + r, p + r, e + r, x + r, em_v + r);
+      for (int64_t r = 0; r < m; r += n) {
+        row_field(n, q.c, v + r, p + r, e + r, x + r, em_v + r, em_vn + r);
+      }
       vmdLn(vml_n, x, x, VML_MODE);
       for (int64_t r = 0; r < m; r += n) {
         for (int64_t i = 0; i < n; ++i) x[r + i] = alpha[i] * x[r + i];
@@ -186,8 +197,10 @@ void run_block(const Problem& q, int64_t b0, int64_t b1) {
       for (int64_t j = 0; j < m; ++j) em_p[j] = -(x[j] / tau_b[j]) * h;
       expm1_inplace(em_p, m);
       expm1_inplace(em_v, m);
+      if (q.passive) expm1_inplace(em_vn, m);
       for (int64_t r = 0; r < m; r += n) {
-        row_update(n, q.c, h, cur + r, e + r, em_p + r, em_v + r, v + r, p + r, count + r);
+        row_update(n, q.c, h, q.passive, cur + r, e + r, em_p + r, em_v + r, em_vn + r, v + r,
+                   p + r, count + r);
       }
     }
     std::copy(count, count + m, q.out_s + base);
@@ -205,7 +218,7 @@ void check(const at::Tensor& x, const char* name, int64_t dim) {
 std::vector<at::Tensor> fine_trajectory(const at::Tensor& v0_in, const at::Tensor& p0_in,
                                         const at::Tensor& currents_in, const at::Tensor& tau,
                                         const at::Tensor& consts_in, double h,
-                                        int64_t n_inner) {
+                                        int64_t n_inner, bool passive) {
   check(v0_in, "v0", 2);
   check(p0_in, "p0", 2);
   check(currents_in, "currents", 3);
@@ -228,6 +241,7 @@ std::vector<at::Tensor> fine_trajectory(const at::Tensor& v0_in, const at::Tenso
                   n,
                   n_inner,
                   h,
+                  passive,
                   v0.data_ptr<double>(),
                   p0.data_ptr<double>(),
                   currents.data_ptr<double>(),

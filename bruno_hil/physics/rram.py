@@ -24,43 +24,19 @@ the compliance, which depends on the gap). One step of a whole pulse level is wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from bruno_hil.devices.params import K_B_EV_PER_K, RRAMParams
+from bruno_hil.physics.tensors import DTYPE, DeviceTensors
 
-DTYPE = torch.float64
-"""The dtype of every RRAM computation."""
 SINHC_SERIES_BELOW = 1e-4
 """Below this |x|, ``sinh(x)/x`` is evaluated as its series ``1 + x^2/6`` (exact to
 float64 there, and free of 0/0 in the gradient)."""
 
 
-@dataclass(frozen=True)
-class RRAMTensors:
+class RRAMTensors(DeviceTensors[RRAMParams]):
     """RRAM cells: each :class:`RRAMParams` field as a float64 tensor that broadcasts
     against the state (one value per cell, or a scalar)."""
-
-    values: dict[str, torch.Tensor]
-
-    @classmethod
-    def from_params(
-        cls, params: RRAMParams, device: torch.device | str | None = None
-    ) -> RRAMTensors:
-        """``params`` as scalar float64 tensors."""
-        return cls(
-            {
-                name: torch.tensor(value, dtype=DTYPE, device=device)
-                for name, value in params.as_dict().items()
-            }
-        )
-
-    def __getattr__(self, name: str) -> torch.Tensor:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
     @property
     def kt_eV(self) -> torch.Tensor:
@@ -206,6 +182,7 @@ def rram_step_in_compliance(
 
 
 __all__ = [
+    "DTYPE",
     "MIN_DRIVE_V",
     "RRAMTensors",
     "compliance_gap_m",

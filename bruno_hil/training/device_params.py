@@ -66,9 +66,14 @@ def _fitted_on_bench(path: Path, name: str) -> list[str]:
     return [field for field in OLD_BENCH_FIELDS.get(name, ()) if field in fitted]
 
 
-def combine(paths: Iterable[Path]) -> tuple[dict[str, dict[str, float]], list[str]]:
+def _show(value: float | str) -> str:
+    """A field's value in a message: numbers as ``%g``, choices as they are."""
+    return f"{value:g}" if isinstance(value, float) else value
+
+
+def combine(paths: Iterable[Path]) -> tuple[dict[str, dict[str, float | str]], list[str]]:
     """The fields each parameter set takes from ``paths`` (see the module), and notes."""
-    chosen: dict[str, dict[str, tuple[float, Path]]] = {}
+    chosen: dict[str, dict[str, tuple[float | str, Path]]] = {}
     notes: list[str] = []
     for path in map(Path, paths):
         bench = bench_quantities(path)
@@ -92,8 +97,8 @@ def combine(paths: Iterable[Path]) -> tuple[dict[str, dict[str, float]], list[st
                 seen = chosen.setdefault(name, {}).get(field)
                 if seen is not None and seen[0] != value:
                     raise ParameterError(
-                        f"{path}: {name}.{field} = {value:g} contradicts {seen[1]}"
-                        f" ({seen[0]:g}); give each field in one --device-params file"
+                        f"{path}: {name}.{field} = {_show(value)} contradicts {seen[1]}"
+                        f" ({_show(seen[0])}); give each field in one --device-params file"
                     )
                 chosen[name][field] = (value, path)
     return {name: {f: v for f, (v, _) in fields.items()} for name, fields in chosen.items()}, notes
