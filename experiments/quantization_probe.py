@@ -56,6 +56,7 @@ def probe(run_dir: Path, bits_list: list[int | None]) -> list[dict]:
             "run": run_dir.name,
             "neuron": trainer.config.network.neuron,
             "trained_bits": trainer.config.network.bits or "fp",
+            "trained_range": trainer.config.network.quant_range,
             "bits": bits or "fp",
             "range": "-" if bits is None else quant_range,
             "rounding": "-" if bits is None else ("stochastic" if stochastic else "nearest"),
@@ -84,7 +85,7 @@ def main() -> None:
     results = pd.DataFrame(rows)
     if args.csv:
         results.to_csv(args.csv, index=False)
-    keys = ["neuron", "trained_bits", "bits", "range", "rounding"]
+    keys = ["neuron", "trained_bits", "trained_range", "bits", "range", "rounding"]
     values = [c for c in results.columns if c not in (*keys, "run")]
     summary = results.groupby(keys, sort=False)[values].agg(["mean", "std"])
     print("| " + " | ".join(keys + values) + " |")
