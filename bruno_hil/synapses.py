@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from bruno_hil.physics.quantize import quantize_weights
+from bruno_hil.physics.quantize import DEFAULT_QUANT_RANGE, quantize_weights
 from bruno_hil.settings import WEIGHT_BITS, check_choice, check_cv, check_positive
 
 
@@ -36,7 +36,7 @@ class RRAMLinear(nn.Module):
         read_noise: float = 0.0,
         current_scale_A: float = 1.0,
         stochastic_rounding: bool = True,
-        quant_range: str = "abs_max",
+        quant_range: str = DEFAULT_QUANT_RANGE,
     ) -> None:
         super().__init__()
         check_choice("network.bits", bits, WEIGHT_BITS)

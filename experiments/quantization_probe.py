@@ -5,7 +5,7 @@
 
 Each run folder's final weights (trained at whatever resolution its config says) are
 evaluated on its test set with both crossbars quantized at each ``--bits`` per tensor,
-with the abs-max range (the training default) and the MSE range, each once with
+with the abs-max range and the MSE range (the default), each once with
 stochastic rounding (a fresh draw per batch, the training scheme) and once rounded to the
 nearest level. Reported per setting: test
 accuracy and loss, spikes per neuron of the hidden and output layers, and per crossbar

@@ -35,7 +35,12 @@ REFERENCE = "bptt_full"
 
 
 def mode_gradients(
-    config_path: Path | None, weights: Path | None, sets: list[str], seed: int, batch: int
+    config_path: Path | None,
+    weights: Path | None,
+    sets: list[str],
+    seed: int,
+    batch: int,
+    modes: tuple[str, ...] = MODES,
 ) -> dict[str, dict[str, torch.Tensor | float]]:
     """Per mode: the gradient of each crossbar's weights, the loss, the output spikes per
     neuron and the time [s], all from the same weights and batch."""
@@ -48,7 +53,7 @@ def mode_gradients(
     if weights is not None:
         reference.load_state_dict(load_checkpoint(weights)["model"])
     out: dict[str, dict[str, torch.Tensor | float]] = {}
-    for mode in MODES:
+    for mode in modes:
         config = load_config(config_path, [*common, f"network.mode={mode}"])
         net = Network(config.network, data.n_inputs, data.n_classes, base.data.dt_s, "sweep")
         net.load_state_dict(reference.state_dict())
@@ -76,8 +81,7 @@ def compare(grads: dict[str, dict[str, torch.Tensor | float]], label: str) -> li
     names = [k for k, v in ref.items() if isinstance(v, torch.Tensor)]
     ref_all = torch.cat([ref[n] for n in names])  # type: ignore[misc]
     rows = []
-    for mode in MODES:
-        g = grads[mode]
+    for mode, g in grads.items():
         g_all = torch.cat([g[n] for n in names])  # type: ignore[misc]
         row: dict[str, float | str] = {"network": label, "mode": mode, "loss": g["loss"]}
         row.update({f"cos_{n}": cosine(g[n], ref[n]) for n in names})  # type: ignore[arg-type]
@@ -98,23 +102,29 @@ def main() -> None:
     parser.add_argument("--n-inner", type=int, default=1000)
     parser.add_argument("--set", dest="sets", action="append", default=[], help="key=value")
     parser.add_argument("--csv", type=Path, default=None)
+    parser.add_argument(
+        "--modes", nargs="+", default=list(MODES), choices=MODES, help=f"{REFERENCE} is always run"
+    )
     args = parser.parse_args()
+    modes = tuple(dict.fromkeys([*args.modes, REFERENCE]))
     if not args.runs and not args.seeds:
         parser.error("give --runs (trained networks) or --seeds (fresh ones)")
     sets = [*args.sets, f"network.n_inner={args.n_inner}"]
 
     rows = []
     for run in args.runs:
-        grads = mode_gradients(run / CONFIG_FILE, run / CHECKPOINT_FILE, sets, 0, args.batch)
+        grads = mode_gradients(run / CONFIG_FILE, run / CHECKPOINT_FILE, sets, 0, args.batch, modes)
         rows += compare(grads, str(run))
     for seed in args.seeds:
-        rows += compare(mode_gradients(args.config, None, sets, seed, args.batch), f"seed {seed}")
+        grads = mode_gradients(args.config, None, sets, seed, args.batch, modes)
+        rows += compare(grads, f"seed {seed}")
     results = pd.DataFrame(rows)
     if args.csv:
         results.to_csv(args.csv, index=False)
     cols = [c for c in results.columns if c.startswith("cos_")]
     cols += ["norm_ratio", "output_spikes", "time_s"]
-    print(f"reference: {REFERENCE} at {args.n_inner} inner steps, {len(results) // 4} networks")
+    networks = results["network"].nunique()
+    print(f"reference: {REFERENCE} at {args.n_inner} inner steps, {networks} networks")
     print("| mode | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
     for mode, group in results.groupby("mode", sort=False):

@@ -178,10 +178,12 @@ def test_programmed_conductances() -> None:
     g_lo, g_hi = conductance_range_S(RRAMParams(), 0.2)
     assert 0 < g_lo < g_hi
     w = np.array([[1.0, -0.5], [0.0, -1.0]])
-    gp, gn, scale = program_conductances(w, g_lo, g_hi, bits=3)
+    gp, gn, scale = program_conductances(w, g_lo, g_hi, bits=3, quant_range="abs_max")
     assert np.allclose(scale * (gp - gn), np.round(w * 3) / 3)
     assert np.all(np.minimum(gp, gn) == g_lo)
-    noisy, _, _ = program_conductances(w, g_lo, g_hi, bits=3, cv=0.1, rng=np.random.default_rng(1))
+    noisy, _, _ = program_conductances(
+        w, g_lo, g_hi, bits=3, cv=0.1, rng=np.random.default_rng(1), quant_range="abs_max"
+    )
     assert not np.allclose(noisy, gp) and np.allclose(noisy, gp, rtol=0.5)
 
 

@@ -12,6 +12,7 @@ from bruno_hil.chip.crossbar_circuit import CrossbarSettings
 from bruno_hil.chip.fidelity import Fidelity
 from bruno_hil.chip.ngspice_chip import NgspiceChip
 from bruno_hil.neurons import FeLIFLayer
+from bruno_hil.physics.quantize import quantize_weights
 from bruno_hil.settings import SettingsError
 from bruno_hil.synapses import RRAMLinear
 from bruno_hil.training import loop
@@ -34,13 +35,13 @@ def _inputs(shape: tuple[int, ...], high: float = 2.0, seed: int = 1) -> torch.T
 
 def test_programmed_crossbar_gives_the_quantized_synapse_currents() -> None:
     """40 inputs x 20 outputs over 2 x 2 tiles of 32 x 32: the chip's currents are
-    ``current_scale_A * x @ Wq^T`` with ``Wq`` the 4-bit abs-max quantized weights, to solver
-    precision; and 12-bit programming gets within 0.1 % of the float synapse."""
+    ``current_scale_A * x @ Wq^T`` with ``Wq`` the weights on training's 4-bit grid rounded
+    to the nearest level, to solver precision; and 12-bit programming gets within 0.1 % of
+    the float synapse."""
     synapse = _synapse()
     x = _inputs((5, 3, 40))
     w = synapse.weight.detach().double()
-    abs_max = w.abs().max()
-    wq = torch.round(w / abs_max * 7) * abs_max / 7
+    wq = quantize_weights(w, 4, stochastic=False)
     expected = synapse.current_scale_A * x @ wq.T
     crossbars = ChipCrossbars(CrossbarChipSettings(program_bits=4))
     layer = crossbars.layer("syn_in", _w(synapse), synapse.current_scale_A)

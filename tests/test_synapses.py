@@ -15,7 +15,7 @@ from bruno_hil.synapses import RRAMLinear
 def test_levels_are_symmetric_integers_with_zero(bits: int, top: int) -> None:
     assert levels(bits) == top
     w = torch.linspace(-1, 1, 1001)
-    q = quantize_weights(w, bits, torch.Generator().manual_seed(0))
+    q = quantize_weights(w, bits, torch.Generator().manual_seed(0), quant_range="abs_max")
     codes = torch.unique(torch.round(q / (1.0 / top)))
     assert codes.min() >= -top and codes.max() <= top
     assert len(codes) == 2 * top + 1
@@ -37,8 +37,10 @@ def test_stochastic_rounding_is_unbiased() -> None:
 
 def test_quantization_is_redrawn_every_pass_and_passes_gradients_straight_through() -> None:
     w = torch.tensor([0.3, -0.55, 1.0, 0.05], requires_grad=True)
-    q1 = quantize_weights(w, 3)
-    samples = torch.stack([quantize_weights(w, 3).detach() for _ in range(50)])
+    q1 = quantize_weights(w, 3, quant_range="abs_max")
+    samples = torch.stack(
+        [quantize_weights(w, 3, quant_range="abs_max").detach() for _ in range(50)]
+    )
     assert len(torch.unique(samples[:, 0])) == 2  # 0.3*3 = 0.9 rounds to 0 or 1 step
     (q1 * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
     assert w.grad.tolist() == [1.0, 2.0, 3.0, 4.0]
@@ -46,11 +48,12 @@ def test_quantization_is_redrawn_every_pass_and_passes_gradients_straight_throug
 
 def test_nearest_rounding_is_deterministic_and_within_half_a_step() -> None:
     w = torch.tensor([0.3, -0.55, 1.0, 0.05, 0.2], requires_grad=True)
-    draws = torch.stack([quantize_weights(w, 3, stochastic=False).detach() for _ in range(20)])
+    grid = {"stochastic": False, "quant_range": "abs_max"}
+    draws = torch.stack([quantize_weights(w, 3, **grid).detach() for _ in range(20)])
     assert (draws == draws[0]).all()
     torch.testing.assert_close(draws[0], torch.tensor([1 / 3, -2 / 3, 1.0, 0.0, 1 / 3]))
     assert ((draws[0] - w.detach()).abs() <= 0.5 / 3 + 1e-7).all()
-    layer = RRAMLinear(3, 2, bits=3, stochastic_rounding=False)
+    layer = RRAMLinear(3, 2, bits=3, stochastic_rounding=False, quant_range="abs_max")
     assert torch.equal(layer.effective_weight(), layer.effective_weight())
 
 
@@ -97,7 +100,7 @@ def test_device_variability_is_fixed_and_read_noise_is_fresh() -> None:
 def test_quantized_layer_uses_at_most_2L_plus_1_distinct_weights() -> None:
     torch.manual_seed(0)
     layer = RRAMLinear(32, 16, bits=3)
-    step = layer.weight.detach().abs().max() / 3
+    step = grid_step(layer.weight, 3)
     weight = layer.effective_weight().detach()
     codes = torch.round(weight / step)
     assert len(torch.unique(codes)) <= 7

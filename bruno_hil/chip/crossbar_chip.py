@@ -41,6 +41,7 @@ from bruno_hil.chip.crossbar_circuit import (
 from bruno_hil.chip.layers import DRAW_KEYS, SynapseLayer
 from bruno_hil.chip.settings import CROSSBAR_READS
 from bruno_hil.devices.params import RRAMParams
+from bruno_hil.physics.quantize import DEFAULT_QUANT_RANGE
 from bruno_hil.settings import check_choice, check_cv, check_int_range, check_positive
 
 
@@ -64,7 +65,7 @@ class CrossbarChipSettings:
     circuit: CrossbarSettings = field(default_factory=CrossbarSettings)
     rram: RRAMParams = field(default_factory=RRAMParams)
     program_bits: int = 4
-    quant_range: str = "abs_max"
+    quant_range: str = DEFAULT_QUANT_RANGE
     input_full_scale: float = 2.5
     program_every: int = 1
     variability_cv: float = 0.0

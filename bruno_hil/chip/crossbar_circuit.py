@@ -33,7 +33,7 @@ import torch
 
 from bruno_hil.devices.params import RRAMParams
 from bruno_hil.errors import BrunoHilError
-from bruno_hil.physics.quantize import grid_step
+from bruno_hil.physics.quantize import DEFAULT_QUANT_RANGE, grid_step
 from bruno_hil.spice.runner import NgspiceRunner, SimResult
 from bruno_hil.spice.values import spice_number
 
@@ -162,7 +162,7 @@ def program_conductances(
     bits: int,
     cv: float = 0.0,
     rng: np.random.Generator | None = None,
-    quant_range: str = "abs_max",
+    quant_range: str = DEFAULT_QUANT_RANGE,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Map weights [inputs, outputs] to differential conductances (G+, G-) [S].
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bruno_hil.chip.interface import Chip
 from bruno_hil.chip.settings import HilConfig
 from bruno_hil.chip.spec import check_backend_layers, parse_chip
+from bruno_hil.physics.quantize import DEFAULT_QUANT_RANGE
 
 
 def open_chip(
@@ -17,7 +18,7 @@ def open_chip(
     hil: HilConfig,
     seed: int = 0,
     network_bits: int | None = None,
-    quant_range: str = "abs_max",
+    quant_range: str = DEFAULT_QUANT_RANGE,
 ) -> Chip | None:
     """The chip named by ``spec`` holding ``hil.layers``: None for ``surrogate`` (the
         torch integrator inside the layers); for ``ngspice``, crossbars and FeLIF neuron layers

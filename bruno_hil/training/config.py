@@ -28,7 +28,7 @@ from bruno_hil.chip.settings import HilConfig
 from bruno_hil.chip.spec import check_backend_layers, parse_chip
 from bruno_hil.devices import FeCapParams, LIFParams, ParameterError
 from bruno_hil.physics.fine_kernel import FINE_KERNELS
-from bruno_hil.physics.quantize import QUANT_RANGES, WEIGHT_ROUNDINGS
+from bruno_hil.physics.quantize import DEFAULT_QUANT_RANGE, QUANT_RANGES, WEIGHT_ROUNDINGS
 from bruno_hil.settings import (
     FELIF_MODES,
     WEIGHT_BITS,
@@ -125,10 +125,11 @@ the exact gradient, for gradient studies)."""
     n_hidden: int = 128
     bits: int | None = None
     """RRAM weight resolution: None (full precision) or 8, 4, 3 bits."""
-    quant_range: str = "abs_max"
-    """Range of each crossbar's weight grid at ``bits``: ``abs_max`` (the largest weight is
-    the top level) or ``mse`` (the range of least quantization error; the largest weights
-    clip): :mod:`bruno_hil.physics.quantize`. The chip programs with the same range."""
+    quant_range: str = DEFAULT_QUANT_RANGE
+    """Range of each crossbar's weight grid at ``bits``: ``mse`` (the range of least
+    quantization error; the largest weights clip) or ``abs_max`` (the largest weight is the
+    top level; at 3 bits most trained weights then round to 0):
+    :mod:`bruno_hil.physics.quantize`. The chip programs with the same range."""
     weight_rounding: str = "stochastic"
     """Training-time rounding onto the grid: ``stochastic`` (unbiased, redrawn every pass)
     or ``nearest``. The chip always programs the nearest level (write-verify)."""
