@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from bruno_hil.chip.layers import (
+    DEFAULT_CHIP_LAYERS,
     NEURON_LAYERS,
     SYNAPSE_LAYERS,
     LayerName,
@@ -37,7 +38,7 @@ DEFAULT_PROGRAM_BITS = 4
 class HilConfig:
     """Chip-in-the-loop settings (used when ``chip`` is not ``surrogate``)."""
 
-    layers: tuple[LayerName, ...] = ("syn_out", "output")
+    layers: tuple[LayerName, ...] = DEFAULT_CHIP_LAYERS
     """What runs on the chip, a list: crossbars ``syn_in`` (inputs -> hidden),
     ``syn_out`` (hidden -> output); neuron layers ``hidden``, ``output`` (a
     comma-separated string is read too: ``--set hil.layers=syn_in,syn_out``)."""
