@@ -185,9 +185,7 @@ class NgspiceBackend:
         t, v = waveform_points(time_s, voltage_V)
         # the print step (and ngspice's largest step): the mean sample spacing. ngspice
         # refines at the PWL corners and where P switches; the median of a waveform with
-        # geometric holds from 50 ps would make it crawl (switching kinetics: 0.5 s with
-        # the mean, within 4e-5 of the charge's range of a 20x finer cap; > 15 min with
-        # the median)
+        # geometric holds from 50 ps would make it crawl (docs/ngspice.md, "Cost per run")
         tstep = float(t[-1] / (t.size - 1))
         return "\n".join(
             [

@@ -14,10 +14,8 @@ A layer larger than a tile is partitioned into tiles (all in one netlist: a line
 solve has no stiff neighbour to slow it, unlike transients); each tile digitizes its
 differential column currents with its own ADC (if set) and the partial sums of the tiles
 stacked along the inputs are added, as on a chip. New inputs go in through ``alter`` on
-the row sources and a rerun (32 x 32 cells, ideal wires: 0.8 ms against 6 ms reloaded;
-with wire resistance ngspice re-orders its 2177-equation matrix on every solve: 68 ms
-against 80 ms); a sequence of inputs runs as one transient (0.45 ms per step with ideal
-wires, 39 ms per step with wire resistance).
+the row sources and a rerun, cheaper than a reload; a sequence of inputs runs as one
+transient (costs measured: ``docs/chip.md``).
 Cells are linear conductances (a frozen RRAM read at ``v_read_V``).
 """
 

@@ -19,7 +19,7 @@ voltage-controlled switch with hysteresis (closes at V > v_thr_V, opens once the
 has pulled V below v_reset_V + margin): a behavioral bistable latch was tried first and
 gave irreproducible resets (the implicit step has several solutions across the flip).
 One neuron per simulation: a netlist of many neurons runs at the stiffest neuron's time
-step (measured 13x slower for 32).
+step (the cost is in ``docs/chip.md``).
 """
 
 from __future__ import annotations
