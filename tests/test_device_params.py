@@ -3,13 +3,14 @@ surrogate and the chip (or one of them), bench quantities stay out with a note."
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
 from cli_run import run_cli
 
 from bruno_hil.devices import ParameterError, RRAMParams
-from bruno_hil.training.device_params import combine, device_overrides
+from bruno_hil.training.device_params import combine, device_overrides, inner_step_notes
 
 
 def _file(tmp_path: Path, name: str, text: str) -> Path:
@@ -101,3 +102,24 @@ def test_a_fecap_file_given_for_an_rram_is_named(tmp_path: Path, capsys) -> None
     )
     code, _, err = run_cli(capsys, "characterize", "rram", "--device-params", str(path))
     assert code == 2 and err.strip() == f"bruno-hil: error: {info.value}"
+
+
+def test_a_neuron_calibration_at_other_inner_steps_is_named(tmp_path: Path) -> None:
+    fitted = _file(
+        tmp_path,
+        "neuron.yaml",
+        "FeCapParams:\n  v_thr_V: 2.4\ncalibration:\n  device: felif-neuron\n  n_inner: 20\n",
+    )
+    plain = _file(tmp_path, "fecap.yaml", "FeCapParams:\n  e_a_V_per_m: 1.3e9\n")
+    assert inner_step_notes([fitted, plain], 20) == []
+    (note,) = inner_step_notes([fitted, plain], 100)
+    assert note.startswith(f"{fitted}: calibrated at n_inner = 20, but this run's")
+    assert "calibrate neuron --n-inner 100" in note
+
+
+def test_calibrate_neuron_defaults_to_the_trainings_inner_steps() -> None:
+    from bruno_hil.cli.calibrate import neuron
+    from bruno_hil.training.config import NetworkConfig
+
+    default = inspect.signature(neuron).parameters["n_inner"].default
+    assert default == NetworkConfig().n_inner == 100

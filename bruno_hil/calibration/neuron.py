@@ -119,7 +119,7 @@ def fit_neuron(
     chip: NgspiceChip,
     prior: FeCapParams | None = None,
     *,
-    n_inner: int = 20,
+    n_inner: int,
     n_steps: int = 50,
     n_traces: int = 8,
     dt_s: float = 1e-3,
@@ -128,8 +128,9 @@ def fit_neuron(
     max_evaluations: int = 120,
 ) -> NeuronFit:
     """Measure ``n_traces`` random drives of ``n_steps`` steps on ``chip`` (and as many
-    held-out ones), fit ``names`` of the surrogate with ``n_inner`` inner steps, and
-    report the fidelity before and after."""
+    held-out ones), fit ``names`` of the surrogate with ``n_inner`` inner steps (the
+    training's ``network.n_inner``: the fit absorbs the inner steps' error, so it holds
+    for that value only), and report the fidelity before and after."""
     prior = prior or FeCapParams()
     unknown = [n for n in names if n not in _SCALES]
     if unknown:

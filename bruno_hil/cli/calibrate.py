@@ -46,6 +46,7 @@ from bruno_hil.characterize.open import open_backend
 from bruno_hil.cli import app
 from bruno_hil.cli.output import ensure_out_dir, jsonable, print_json
 from bruno_hil.devices.params import DeviceParams, FeCapParams, ParameterError, RRAMParams
+from bruno_hil.training.config import NetworkConfig
 
 calibrate_app = typer.Typer(
     name="calibrate",
@@ -346,8 +347,14 @@ def neuron(
     device_params: DeviceParamsOption = None,
     param: ParamOption = None,
     n_inner: Annotated[
-        int, typer.Option("--n-inner", min=1, help="The surrogate's inner steps (training's).")
-    ] = 20,
+        int,
+        typer.Option(
+            "--n-inner",
+            min=1,
+            help="The surrogate's inner steps: the training's network.n_inner (default: its"
+            " default); train warns when its own differs.",
+        ),
+    ] = NetworkConfig.n_inner,
     steps: Annotated[int, typer.Option("--steps", min=2, help="Steps of 1 ms per drive.")] = 50,
     traces: Annotated[
         int, typer.Option("--traces", min=1, help="Random drives to fit (as many held out).")

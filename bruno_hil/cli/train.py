@@ -13,7 +13,7 @@ import typer
 from bruno_hil.cli import INTERRUPTED, app
 from bruno_hil.cli.output import print_json
 from bruno_hil.training import RunFolderError, Trainer, load_config
-from bruno_hil.training.device_params import device_overrides
+from bruno_hil.training.device_params import device_overrides, inner_step_notes
 from bruno_hil.training.loop import CHECKPOINT_FILE
 from bruno_hil.training.report import summary_table
 
@@ -131,6 +131,8 @@ def train(
         for note in devices.notes:
             typer.echo(f"note: {note}", err=True)
         run_config = load_config(config, [*(sets or []), *extra], devices.overrides)
+        for note in inner_step_notes(device_params or [], run_config.network.n_inner):
+            typer.echo(f"warning: {note}", err=True)
         run_dir = out or Path("runs") / time.strftime("train-%Y%m%d-%H%M%S", time.gmtime())
         source = run_config.open_chip()
         trainer = Trainer.create(run_config, run_dir, source)

@@ -104,6 +104,23 @@ def combine(paths: Iterable[Path]) -> tuple[dict[str, dict[str, float | str]], l
     return {name: {f: v for f, (v, _) in fields.items()} for name, fields in chosen.items()}, notes
 
 
+def inner_step_notes(paths: Iterable[Path], n_inner: int) -> list[str]:
+    """A note for each file whose calibration fitted the surrogate at other inner steps
+    than the run's ``n_inner`` (``calibrate neuron`` records its ``n_inner``; the fitted
+    threshold, reset and parasitic absorb that many steps' error)."""
+    notes = []
+    for path in map(Path, paths):
+        data = yaml.safe_load(path.read_text()) or {}
+        fitted = (data.get("calibration") or {}).get("n_inner")
+        if isinstance(fitted, int) and fitted != n_inner:
+            notes.append(
+                f"{path}: calibrated at n_inner = {fitted}, but this run's network.n_inner is"
+                f" {n_inner}; the fitted neuron fits the surrogate at {fitted} inner steps"
+                f" (rerun calibrate neuron --n-inner {n_inner}, or --set network.n_inner={fitted})"
+            )
+    return notes
+
+
 def device_overrides(paths: Iterable[Path], to: str = "both") -> DeviceOverrides:
     """The config overrides of the parameter files ``paths`` for ``to`` (one of
     :data:`DESTINATIONS`)."""
@@ -121,4 +138,11 @@ def device_overrides(paths: Iterable[Path], to: str = "both") -> DeviceOverrides
     return DeviceOverrides(overrides, notes)
 
 
-__all__ = ["DESTINATIONS", "TARGETS", "DeviceOverrides", "combine", "device_overrides"]
+__all__ = [
+    "DESTINATIONS",
+    "TARGETS",
+    "DeviceOverrides",
+    "combine",
+    "device_overrides",
+    "inner_step_notes",
+]
