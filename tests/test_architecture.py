@@ -1,6 +1,6 @@
 """The package's structure (issue 17, docs/architecture.md): no import circle between its
-modules, the chip independent of training and of the torch neurons, the layer names
-spelt in one module. Read from the source with ``ast``, so lazy imports inside functions
+modules, imports only down the documented layers (so the chip is independent of training
+and of the torch neurons), the layer names spelt in one module. Read from the source with ``ast``, so lazy imports inside functions
 count too."""
 
 from __future__ import annotations
@@ -100,6 +100,44 @@ def test_the_chip_does_not_import_training_or_the_neurons(forbidden: str) -> Non
         if dep == forbidden or dep.startswith(forbidden + ".")
     }
     assert offenders == set()
+
+
+LAYER_ORDER: list[tuple[str, ...]] = [
+    ("cli",),
+    ("training",),
+    ("calibration",),
+    ("emulator",),
+    ("chip",),
+    ("neurons", "synapses"),
+    ("characterize",),
+    ("physics",),
+    ("devices",),
+    ("spice", "instruments", "datasets", "folders"),
+    ("settings",),
+    ("errors",),
+]
+"""docs/architecture.md's layers, top to bottom: imports only point down this list."""
+RANK = {f"bruno_hil.{name}": rank for rank, names in enumerate(LAYER_ORDER) for name in names}
+
+
+def package_of(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def test_every_package_has_a_place_in_the_layers() -> None:
+    packages = {package_of(name) for name in MODULES} - {"bruno_hil"}
+    assert packages == set(RANK)
+
+
+def test_imports_only_point_down_the_layers() -> None:
+    upward = sorted(
+        (name, dep)
+        for name, deps in GRAPH.items()
+        if package_of(name) in RANK
+        for dep in deps
+        if package_of(dep) in RANK and RANK[package_of(dep)] < RANK[package_of(name)]
+    )
+    assert upward == []
 
 
 def test_layer_names_are_spelt_in_one_module() -> None:

@@ -11,8 +11,9 @@ import pytest
 from bruno_hil.characterize.open import BackendUnavailableError, open_backend
 from bruno_hil.chip.open import open_chip
 from bruno_hil.chip.settings import HilConfig
-from bruno_hil.chip.spec import parse_chip, parse_visa_address
+from bruno_hil.chip.spec import parse_chip
 from bruno_hil.instruments import InstrumentCommandError, Keithley2400, open_instrument
+from bruno_hil.instruments.address import parse_visa_address
 from bruno_hil.settings import SettingsError
 
 SIM_YAML = Path(__file__).parents[1] / "bruno_hil" / "instruments" / "sim" / "bench.yaml"

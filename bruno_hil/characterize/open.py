@@ -45,7 +45,7 @@ def open_backend(
         return NgspiceBackend(BenchSettings(sweep_rate_V_per_s=sweep_rate_V_per_s))
     if chip.startswith("visa://"):
         from bruno_hil.characterize.visa_backend import VisaBackend
-        from bruno_hil.chip.spec import parse_visa_address
+        from bruno_hil.instruments.address import parse_visa_address
         from bruno_hil.settings import SettingsError
 
         try:

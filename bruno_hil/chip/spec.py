@@ -1,19 +1,16 @@
 """What a chip setting may say: ``surrogate``, ``ngspice`` or ``visa://<VISA resource>``
 (optionally ``?library=<VISA library>``: ``@py``, the default, pyvisa-py; ``@ivi`` for
 NI-VISA or Keysight IO Libraries; ``<file.yaml>@sim`` for pyvisa-sim), and which layers
-each backend can hold. The one place these rules are written."""
+each backend can hold. The one place these rules are written (the ``visa://`` address
+itself: :mod:`bruno_hil.instruments.address`)."""
 
 from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
 from bruno_hil.chip.layers import NEURON_LAYERS, LayerName
+from bruno_hil.instruments.address import DEFAULT_VISA_LIBRARY, VISA_PREFIX, parse_visa_address
 from bruno_hil.settings import SettingsError
-
-VISA_PREFIX = "visa://"
-DEFAULT_VISA_LIBRARY = "@py"
-"""The VISA library (pyvisa backend) when a ``visa://`` address names none: pyvisa-py."""
-LIBRARY_QUERY = "?library="
 
 
 class ChipSpec(NamedTuple):
@@ -23,25 +20,6 @@ class ChipSpec(NamedTuple):
     backend: Literal["surrogate", "ngspice", "visa"]
     resource: str = ""
     library: str = DEFAULT_VISA_LIBRARY
-
-
-def parse_visa_address(address: str) -> tuple[str, str]:
-    """``<VISA resource>[?library=<VISA library>]`` (what follows ``visa://``) as
-    ``(resource, library)``; :class:`SettingsError` for an empty part or another query."""
-    resource, query, library = address.partition("?")
-    resource = resource.strip()
-    if query and not ("?" + library).startswith(LIBRARY_QUERY):
-        raise SettingsError(
-            f"visa://{address}: unknown option {'?' + library!r}; the one option is"
-            " ?library=<VISA library>, e.g. ?library=@ivi or ?library=bench.yaml@sim"
-        )
-    library = library.removeprefix(LIBRARY_QUERY[1:]).strip() if query else DEFAULT_VISA_LIBRARY
-    if not resource or not library:
-        raise SettingsError(
-            f"visa://{address}: give the VISA resource (and a library after ?library=),"
-            " e.g. visa://TCPIP0::127.0.0.1::5025::SOCKET or visa://GPIB0::24::INSTR?library=@ivi"
-        )
-    return resource, library
 
 
 def parse_chip(spec: str) -> ChipSpec:
@@ -69,11 +47,4 @@ def check_backend_layers(chip: ChipSpec, layers: tuple[LayerName, ...]) -> None:
         )
 
 
-__all__ = [
-    "DEFAULT_VISA_LIBRARY",
-    "VISA_PREFIX",
-    "ChipSpec",
-    "check_backend_layers",
-    "parse_chip",
-    "parse_visa_address",
-]
+__all__ = ["ChipSpec", "check_backend_layers", "parse_chip"]
