@@ -2,8 +2,9 @@
 conductance pairs ``G+ - G-``.
 
 Each forward pass: the float weights are quantized per tensor (abs-max or MSE range,
-stochastic rounding redrawn every pass or rounding to the nearest level, straight-through;
-:mod:`bruno_hil.physics.quantize`), split
+straight-through; :mod:`bruno_hil.physics.quantize`): in training, stochastic rounding
+redrawn every pass or rounding to the nearest level; in evaluation (``eval()``) always the
+nearest level, the one weight that a write-verify programmer puts on the chip), split
 into the two devices of each pair (``G+ = max(w, 0)``, ``G- = max(-w, 0)``, in units of
 the largest programmed conductance), each device is scaled by its own fixed
 device-to-device factor ``1 + cv*N(0,1)`` (drawn once, a buffer) and by fresh read noise
@@ -57,12 +58,12 @@ class RRAMLinear(nn.Module):
         self.register_buffer("device_gains", torch.clamp(gains, min=0.0))
 
     def effective_weight(self) -> torch.Tensor:
-        """The weight the crossbar realises in this pass: quantized, device-scaled, noisy."""
+        """The weight the crossbar realises in this pass: quantized (stochastic rounding
+        only while training), device-scaled, noisy."""
         w: torch.Tensor = self.weight
         if self.bits is not None:
-            w = quantize_weights(
-                w, self.bits, stochastic=self.stochastic_rounding, quant_range=self.quant_range
-            )
+            stochastic = self.stochastic_rounding and self.training
+            w = quantize_weights(w, self.bits, stochastic=stochastic, quant_range=self.quant_range)
         gains = self.device_gains
         if self.read_noise > 0:
             gains = gains * (1.0 + self.read_noise * torch.randn_like(gains))

@@ -131,3 +131,13 @@ def test_the_network_settings_reach_both_crossbars() -> None:
     for synapse in (net.syn_in, net.syn_out):
         assert (synapse.bits, synapse.quant_range) == (3, "mse")
         assert torch.equal(synapse.effective_weight(), synapse.effective_weight())
+
+
+def test_evaluation_rounds_to_the_nearest_level_as_the_chip_programs() -> None:
+    torch.manual_seed(0)
+    layer = RRAMLinear(16, 8, bits=3, stochastic_rounding=True)
+    nearest = quantize_weights(layer.weight, 3, stochastic=False, quant_range=layer.quant_range)
+    training = torch.stack([layer.effective_weight().detach() for _ in range(4)])
+    assert not (training == training[0]).all()  # stochastic while training
+    layer.eval()
+    assert torch.equal(layer.effective_weight(), nearest)

@@ -132,7 +132,8 @@ the exact gradient, for gradient studies)."""
     :mod:`bruno_hil.physics.quantize`. The chip programs with the same range."""
     weight_rounding: str = "stochastic"
     """Training-time rounding onto the grid: ``stochastic`` (unbiased, redrawn every pass)
-    or ``nearest``. The chip always programs the nearest level (write-verify)."""
+    or ``nearest``. Evaluation rounds to the nearest level, as the chip programs
+    (write-verify)."""
     n_inner: int = 100
     """FeLIF fine inner Euler steps per network step (1000 = 1 us steps). Against a tight
     ODE reference (experiments/fine_steps.md) 100 steps get 86 % of the per-step spike
