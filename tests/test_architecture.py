@@ -1,7 +1,7 @@
 """The package's structure (issue 17, docs/architecture.md): no import circle between its
 modules, imports only down the documented layers (so the chip is independent of training
-and of the torch neurons), the layer names spelt in one module. Read from the source with ``ast``, so lazy imports inside functions
-count too."""
+and of the torch neurons), the layer names spelt in one module. Read from the source with
+``ast``, so lazy imports inside functions count too."""
 
 from __future__ import annotations
 
