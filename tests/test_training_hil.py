@@ -75,8 +75,9 @@ def test_a_run_reports_chip_figures(tmp_path: Path) -> None:
 def test_the_chip_takes_over_after_the_surrogate_epochs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """... and the user sees it: a note when the chip phase starts, a line per epoch, the
-    chip's samples counted inside its epoch, a summary table of chip vs surrogate."""
+    """... and the user sees it: a note when the chip phase starts, the surrogate-trained
+    weights tested on the chip first (deployed), a line per epoch, the chip's samples
+    counted inside its epoch, a summary table of chip vs surrogate and deployed."""
     config = load_config(
         None,
         [
@@ -94,20 +95,29 @@ def test_the_chip_takes_over_after_the_surrogate_epochs(
         chip.close()
     metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
     assert metrics["on_chip"].tolist() == [False, True]
-    # the in-the-loop epoch ran 6 training samples plus the test set on the chip
+    # the deployed test (the test set, before the loop), then the in-the-loop epoch: 6
+    # training samples plus the test set on the chip
     n_test = len(loop.build_dataset(config.data).y_test)
-    assert metrics["chip_samples"].iloc[-1] == 6 + n_test
+    assert metrics["chip_samples"].iloc[-1] == n_test + 6 + n_test
+    deployed = metrics["deployed_test_acc"]
+    assert deployed.notna().tolist() == [True, False]  # recorded in the surrogate epoch's row
+    assert summary["deployed_test_acc"] == deployed.iloc[0]
+    # the surrogate on the chip's test inputs with the same weights is the epoch's own test
+    assert metrics["deployed_surrogate_test_acc"].iloc[0] == metrics["test_acc"].iloc[0]
 
     err = capsys.readouterr().err
     lines = [line.split("\r")[-1].strip() for line in err.splitlines()]
-    said = [line for line in lines if line.startswith(("epoch 1/2 [", "epoch 2/2 [", "chip phase"))]
+    starts = ("epoch 1/2 [", "epoch 2/2 [", "chip phase", "deployed on")
+    said = [line for line in lines if line.startswith(starts)]
     assert [line[:18] for line in said] == [
         "epoch 1/2 [surroga",
         "chip phase: from e",
+        "deployed on the ng",
         "epoch 2/2 [chip] |",
     ]
     assert "syn_out, output runs on the ngspice chip (6 training samples per epoch" in said[1]
-    assert f"test acc {metrics['test_acc'].iloc[-1]:.3f} (surrogate" in said[2]
+    assert f"test acc {deployed.iloc[0]:.3f} (surrogate" in said[2]
+    assert f"test acc {metrics['test_acc'].iloc[-1]:.3f} (surrogate" in said[3]
     assert "chip output: sample 6/6" in err  # inside the training batch of 6
     assert f"chip output: sample {n_test}/{n_test}" in err  # inside the test batch
 
@@ -119,4 +129,13 @@ def test_the_chip_takes_over_after_the_surrogate_epochs(
         f"{summary['test_acc']:.3f}",
         f"{summary['surrogate_test_acc']:.3f}",
     ]
-    assert any(line.split()[-1] == str(6 + n_test + 4) for line in table if "samples run" in line)
+    assert table[3].split() == [
+        "deployed,",
+        "before",
+        "the",
+        "loop",
+        f"{summary['deployed_test_acc']:.3f}",
+        f"{summary['deployed_surrogate_test_acc']:.3f}",
+    ]
+    samples = str(2 * n_test + 6 + 4)
+    assert any(line.split()[-1] == samples for line in table if "samples run" in line)

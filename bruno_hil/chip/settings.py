@@ -47,6 +47,10 @@ class HilConfig:
     (0: in the loop from the start)."""
     samples_per_epoch: int | None = 27
     """In-the-loop epochs use at most this many training samples (None: all)."""
+    deployed_test: bool = True
+    """Test the surrogate-trained weights on the chip before the first in-the-loop step
+    (the deployment baseline that the in-the-loop epochs are measured against; a whole
+    test pass on the chip)."""
     variability_cv: float = 0.0
     """Device-to-device variability of the chip's FeCap neurons and RRAM conductances
     (relative std, drawn once per device)."""

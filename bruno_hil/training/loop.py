@@ -32,7 +32,7 @@ from bruno_hil.errors import BrunoHilError
 from bruno_hil.folders import writable_folder
 from bruno_hil.training.config import DataConfig, RunConfig, load_config
 from bruno_hil.training.network import ChipReads, Network, Pass, Records, logits
-from bruno_hil.training.report import chip_phase_message, epoch_line
+from bruno_hil.training.report import chip_phase_message, deployed_line, epoch_line
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -44,6 +44,9 @@ BEST_FILE = "best.pt"
 CHIP_ERRORS_FILE = "chip_errors.txt"
 PLOTTED_SAMPLES = (16, 4)
 """Test samples the plots choose their sample from (surrogate, chip: each costs a run)."""
+DEPLOYED_FIGURES = ("test_acc", "surrogate_test_acc", "chip_surrogate_agreement")
+"""What the deployed test (the surrogate-trained weights on the chip) records."""
+DEPLOYED_KEY = "deployed_test_acc"
 
 
 class RunFolderError(BrunoHilError):
@@ -453,6 +456,8 @@ class Trainer:
             chip = self.chip_for(self.epoch)
             if chip is not None and (self.epoch == first or self.chip_for(self.epoch - 1) is None):
                 self._say(chip_phase_message(self.config, chip, self.epoch + 1))
+            if chip is not None and self._deployed_test_due():
+                self._deployed_test(chip)
             t0 = time.perf_counter()
             train_loss, train_acc = self.train_epoch(self.epoch)
             train_time = time.perf_counter() - t0
@@ -474,6 +479,25 @@ class Trainer:
         if self.epoch >= cfg.epochs:
             self.plot()
         return self.summary()
+
+    def _deployed_test_due(self) -> bool:
+        """Whether the chip phase starts now and the surrogate-trained weights have not been
+        tested on the chip yet (``hil.deployed_test``; a resumed run has its result)."""
+        return (
+            self.config.hil.deployed_test
+            and self.epoch == self.config.hil.surrogate_epochs > 0
+            and bool(self.history)
+            and DEPLOYED_KEY not in self.history[-1]
+        )
+
+    def _deployed_test(self, chip: Chip) -> None:
+        """Test the surrogate-trained weights on the chip before any step in the loop (the
+        deployment baseline of the in-the-loop epochs); recorded in the last surrogate
+        epoch's metrics row as ``deployed_*`` and checkpointed."""
+        result = self.evaluate(chip)
+        self.history[-1].update({f"deployed_{key}": result[key] for key in DEPLOYED_FIGURES})
+        self._checkpoint()
+        self._say(deployed_line(self.history[-1], chip.name))
 
     def _say(self, line: str) -> None:
         """A line on stderr, above the progress bars if there are any (a run without
@@ -527,6 +551,14 @@ class Trainer:
             "test_acc": tested[-1]["test_acc"] if tested else None,
             "best_test_acc": max((r["test_acc"] for r in tested), default=None),
             "train_time_s": sum(row["epoch_time_s"] for row in self.history),
+            **next(
+                (
+                    {f"deployed_{k}": row[f"deployed_{k}"] for k in DEPLOYED_FIGURES}
+                    for row in self.history
+                    if DEPLOYED_KEY in row
+                ),
+                {},
+            ),
             **{
                 key: last[key]
                 for key in (

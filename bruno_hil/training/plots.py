@@ -47,8 +47,9 @@ def _chip_span(ax: Axes, metrics: pd.DataFrame) -> None:
 
 
 def curves_figure(metrics: pd.DataFrame, chance: float) -> Figure:
-    """Loss and accuracy per epoch (train, test, and the surrogate on the chip's test), the
-    chip epochs shaded, chance accuracy (1 / classes) dashed."""
+    """Loss and accuracy per epoch (train, test, and the surrogate on the chip's test; the
+    surrogate-trained weights deployed on the chip, a star), the chip epochs shaded, chance
+    accuracy (1 / classes) dashed."""
     fig = Figure(figsize=(9, 3.5), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     for split in ("train", "test"):
@@ -64,6 +65,17 @@ def curves_figure(metrics: pd.DataFrame, chance: float) -> Figure:
             marker="x",
             ls="--",
             label="test, surrogate (same weights)",
+        )
+    if "deployed_test_acc" in metrics:
+        rows = metrics.dropna(subset=["deployed_test_acc"])
+        ax_acc.plot(
+            rows["epoch"],
+            rows["deployed_test_acc"],
+            marker="*",
+            ms=11,
+            ls="none",
+            color="black",
+            label="test on the chip, deployed (before the loop)",
         )
     ax_acc.axhline(chance, color="grey", ls=":", label=f"chance ({chance:.3f})")
     for ax in (ax_loss, ax_acc):

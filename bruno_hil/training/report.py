@@ -31,6 +31,16 @@ def epoch_line(row: dict[str, Any], epochs: int) -> str:
     return " | ".join(parts)
 
 
+def deployed_line(row: dict[str, Any], chip: str) -> str:
+    """The deployed test's result (the ``deployed_*`` figures of a metrics row)."""
+    return (
+        f"deployed on the {chip} chip (the surrogate-trained weights, before any step in the"
+        f" loop): test acc {_acc(row['deployed_test_acc'])}"
+        f" (surrogate {_acc(row['deployed_surrogate_test_acc'])},"
+        f" agreement {_acc(row['deployed_chip_surrogate_agreement'])})"
+    )
+
+
 def chip_phase_message(config: RunConfig, chip: Chip, first_epoch: int) -> str:
     """The note printed when the chip takes over the forward pass at ``first_epoch``
     (1-based)."""
@@ -64,6 +74,14 @@ def summary_table(summary: dict[str, Any]) -> str:
         lines.append(
             _row("test accuracy", _acc(summary["test_acc"]), _acc(summary["surrogate_test_acc"]))
         )
+        if "deployed_test_acc" in summary:
+            lines.append(
+                _row(
+                    "  deployed, before the loop",
+                    _acc(summary["deployed_test_acc"]),
+                    _acc(summary["deployed_surrogate_test_acc"]),
+                )
+            )
     else:
         lines.append(_row("", "surrogate"))
         lines.append(_row("test accuracy", _acc(summary["test_acc"])))
@@ -100,4 +118,4 @@ def summary_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["chip_phase_message", "epoch_line", "summary_table"]
+__all__ = ["chip_phase_message", "deployed_line", "epoch_line", "summary_table"]
