@@ -57,6 +57,8 @@ class NeuronCircuitSettings:
       ~ln(4 V/margin)*tau: the delay that each spike adds to later spike times);
     * ``tau_clip_s``: time constant C_tot/g_clip of the |V| <= v_clip_V clamp;
     * ``t_edge_s``: rise time of the input current between steps (piecewise-constant mode);
+    * ``max_step_fraction``: ngspice's print step, and so its largest internal step, as a
+      fraction of the network step;
     * ``reltol``: ngspice's relative tolerance (method gear, order 2). At 1e-6 the spike
       times agree with an ODE solution of the same equations within 0.5 us at 0.5-5 nA
       and for random piecewise-constant drives, but 12 us late at a constant 0.3 nA (a
@@ -69,6 +71,7 @@ class NeuronCircuitSettings:
     tau_reset_s: float = 1e-9
     tau_clip_s: float = 1e-9
     t_edge_s: float = 1e-9
+    max_step_fraction: float = 0.1
     reltol: float = 1e-6
 
     def __post_init__(self) -> None:
@@ -179,7 +182,8 @@ def neuron_netlist(
             fecap_instance("Xfe", "mem", "0", params, p_init=p0, p_node="pn"),
             render_file(NEURON_TEMPLATE, values),
             f"Iin 0 mem PWL(\n{pwl} )",
-            f".tran {spice_number(dt_s / 10, 'tstep')} {spice_number(t_stop, 'tstop')}",
+            f".tran {spice_number(dt_s * s.max_step_fraction, 'tstep')}"
+            f" {spice_number(t_stop, 'tstop')}",
             ".end",
         ]
     )
