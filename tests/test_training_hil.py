@@ -139,3 +139,23 @@ def test_the_chip_takes_over_after_the_surrogate_epochs(
     ]
     samples = str(2 * n_test + 6 + 4)
     assert any(line.split()[-1] == samples for line in table if "samples run" in line)
+
+
+def test_a_resumed_run_tests_the_deployed_weights_once(tmp_path: Path) -> None:
+    """Stopped after the surrogate epochs, the resumed run tests the deployed weights when
+    its chip phase starts; a run resumed after that test does not repeat it."""
+    config = load_config(None, [*TINY_HIL, "hil.surrogate_epochs=1", "training.epochs=2"])
+    run = tmp_path / "run"
+    chip = config.open_chip()
+    try:
+        first = loop.Trainer.create(config, run, chip)
+        first.fit(stop_after=1)
+        assert "deployed_test_acc" not in first.history[-1]  # the chip phase has not begun
+        resumed = loop.Trainer.resume(run, chip)
+        assert resumed._deployed_test_due()
+        resumed._deployed_test(chip)
+        again = loop.Trainer.resume(run, chip)  # e.g. after a Ctrl-C in the chip epoch
+        assert "deployed_test_acc" in again.history[-1]
+        assert not again._deployed_test_due()
+    finally:
+        chip.close()
