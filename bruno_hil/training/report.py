@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from bruno_hil.chip import Chip
+from bruno_hil.chip.layers import NEURON_LAYERS
 from bruno_hil.training.config import RunConfig
 
 
@@ -46,11 +47,18 @@ def chip_phase_message(config: RunConfig, chip: Chip, first_epoch: int) -> str:
     (1-based)."""
     samples = config.hil.samples_per_epoch
     per_epoch = "all training samples" if samples is None else f"{samples} training samples"
+    if any(name in NEURON_LAYERS for name in chip.layers):
+        cost = "each sample is a circuit simulation or measurement, so these epochs are much slower"
+    else:
+        every = config.hil.program_every
+        cost = (
+            f"the crossbars are reprogrammed every {every} optimizer"
+            f" step{'s' if every > 1 else ''} and before each test"
+        )
     return (
         f"chip phase: from epoch {first_epoch} of {config.training.epochs} the forward pass"
         f" of {', '.join(chip.layers)} runs on the {chip.name} chip ({per_epoch} per epoch,"
-        " then the whole test set on the chip); each sample is a circuit simulation or"
-        " measurement, so these epochs are much slower"
+        f" then the whole test set on the chip); {cost}"
     )
 
 
