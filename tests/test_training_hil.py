@@ -30,6 +30,8 @@ TINY_HIL = [
     "training.progress=false",
     "hil.surrogate_epochs=0",
     "hil.samples_per_epoch=null",
+    "hil.layers=syn_out,output",
+    "hil.variability_cv=0",
 ]
 
 
@@ -159,3 +161,32 @@ def test_a_resumed_run_tests_the_deployed_weights_once(tmp_path: Path) -> None:
         assert not again._deployed_test_due()
     finally:
         chip.close()
+
+
+def test_a_crossbar_only_chip_reports_its_programmings(tmp_path: Path) -> None:
+    """With only the output crossbar on the chip (the main job's default) no neuron circuit
+    runs: the table reports the crossbar's programmings and reads, not chip samples."""
+    config = load_config(
+        None, [*TINY_HIL, "hil.layers=syn_out", "hil.surrogate_epochs=1", "training.epochs=2"]
+    )
+    chip = config.open_chip()
+    try:
+        summary = loop.Trainer.create(config, tmp_path / "run", chip).fit()
+    finally:
+        chip.close()
+    assert summary["chip"]["chip_samples"] == 0
+    # programmed at the first read of a stale layer: for the deployed test, after each
+    # training step but the last (the next batch reads it), for the final test
+    data = loop.build_dataset(config.data)
+    steps, tests = -(-len(data.y_train) // 6), -(-len(data.y_test) // 6)
+    assert summary["chip"]["chip_programmings"] == 1 + (steps - 1) + 1
+    # reads: two test passes, the training batches, the plot's forward pass
+    assert summary["chip"]["chip_crossbar_reads"] == 2 * tests + steps + 1
+    table = summary_table(summary)
+    assert "samples run" not in table
+    (row,) = [line for line in table.splitlines() if "crossbar programmings, reads" in line]
+    assert row.split()[-2:] == [
+        f"{summary['chip']['chip_programmings']},",
+        str(summary["chip"]["chip_crossbar_reads"]),
+    ]
+    assert "deployed_test_acc" in summary and "fidelity_crossbar_rel_err" in summary

@@ -20,12 +20,13 @@ def open_chip(
     network_bits: int | None = None,
     quant_range: str = DEFAULT_QUANT_RANGE,
 ) -> Chip | None:
-    """The chip named by ``spec`` holding ``hil.layers``: None for ``surrogate`` (the
-        torch integrator inside the layers); for ``ngspice``, crossbars and FeLIF neuron layers
-        as circuits (devices drawn with ``seed``; ``network_bits``: the network's training
-        resolution, the default programming resolution; ``quant_range``: its weight grid's range,
-    which the programming follows); for ``visa://<resource>``, neuron
-        layers measured on a neuron bench."""
+    """The chip named by ``spec`` holding ``hil.layers``.
+
+    None for ``surrogate`` (the torch integrator inside the layers); for ``ngspice``,
+    crossbars and FeLIF neuron layers as circuits (devices drawn with ``seed``;
+    ``network_bits``: the network's training resolution, the default programming
+    resolution; ``quant_range``: its weight grid's range, which the programming follows);
+    for ``visa://<resource>``, neuron layers measured on a neuron bench."""
     chip = parse_chip(spec)
     check_backend_layers(chip, hil.layers)
     if chip.backend == "surrogate":

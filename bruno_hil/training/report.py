@@ -112,13 +112,20 @@ def summary_table(summary: dict[str, Any]) -> str:
                 lines.append(_row(f"{label}{f' [{unit}]' if unit else ''}", f"{summary[key]:.3g}"))
     chip = summary.get("chip")
     if chip:
-        lines += [
-            _row("chip samples run", str(chip["chip_samples"])),
-            _row("chip time [s] (per sample)", f"{chip['chip_wall_s']:.1f}")
-            + f" ({chip['chip_wall_s_per_sample']:.2f})",
-            _row("chip failed samples (retried runs)", str(chip["chip_failed_samples"]))
-            + f" ({chip['chip_retried_runs']})",
-        ]
+        if chip["chip_samples"]:
+            lines += [
+                _row("chip samples run (neuron circuits)", str(chip["chip_samples"])),
+                _row("chip time [s] (per sample)", f"{chip['chip_wall_s']:.1f}")
+                + f" ({chip['chip_wall_s_per_sample']:.2f})",
+                _row("chip failed samples (retried runs)", str(chip["chip_failed_samples"]))
+                + f" ({chip['chip_retried_runs']})",
+            ]
+        if chip["chip_programmings"]:
+            lines += [
+                _row("crossbar programmings, reads", str(chip["chip_programmings"]))
+                + f", {chip['chip_crossbar_reads']}",
+                _row("crossbar time [s]", f"{chip['chip_crossbar_wall_s']:.1f}"),
+            ]
         if on_chip:
             lines.append(
                 _row("failed test samples (last test)", str(summary["chip_failed_test_samples"]))
