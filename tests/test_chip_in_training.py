@@ -10,6 +10,7 @@ import torch
 from bruno_hil.chip.crossbar_chip import ChipCrossbars, CrossbarChipSettings
 from bruno_hil.chip.crossbar_circuit import CrossbarSettings
 from bruno_hil.chip.fidelity import Fidelity
+from bruno_hil.chip.layers import DEFAULT_CHIP_LAYERS
 from bruno_hil.chip.ngspice_chip import NgspiceChip
 from bruno_hil.neurons import FeLIFLayer
 from bruno_hil.physics.quantize import quantize_weights
@@ -115,6 +116,7 @@ def test_chip_crossbar_forward_with_the_synapse_gradient() -> None:
             "network.n_hidden=8",
             "hil.layers=syn_in,syn_out",
             "hil.program_bits=12",
+            "hil.variability_cv=0",
         ],
     )
     data = loop.build_dataset(config.data)
@@ -190,7 +192,7 @@ def test_hil_settings_reach_the_chip() -> None:
         assert s.circuit.tile_rows == 16 and s.circuit.dac_bits == 5
         assert s.circuit.adc_full_scale_A == pytest.approx(16 * 0.2 * (g_max - g_min))
         assert s.program_every == 4 and s.program_bits == 4
-        assert chip.layers == ("syn_out", "output")
+        assert chip.layers == DEFAULT_CHIP_LAYERS == ("syn_out",)
         # the chip's neurons are its own devices; network.fecap is the surrogate's model
         assert chip.params.v_thr_V == 2.3
         assert config.network.fecap_params("t").v_thr_V == 2.4

@@ -83,7 +83,10 @@ def test_resume_continues_a_stopped_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--chip", "ngspice", "--set", "network.mode=bptt"], "trained with BRUNO"),
+        (
+            ["--chip", "ngspice", "--set", "network.mode=bptt", "--set", "hil.layers=output"],
+            "trained with BRUNO",
+        ),
         (  # nothing listens there: the error names the resource
             ["--chip", "visa://TCPIP0::127.0.0.1::1::SOCKET", "--set", "hil.layers=output"],
             "cannot reach the neuron bench at TCPIP0::127.0.0.1::1::SOCKET",

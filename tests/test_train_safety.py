@@ -80,6 +80,7 @@ def test_a_pass_in_which_every_chip_simulation_fails_is_an_error(tmp_path: Path)
     0.0 loss, and chip_errors.txt holds ngspice's whole message, not its first line."""
     run = tmp_path / "run"
     sets = ["hil.surrogate_epochs=0", "hil.samples_per_epoch=2", "hil.timeout_s=1e-6"]
+    sets.append("hil.layers=syn_out,output")
     args = [*TINY, *set_args(*sets)]
     result = _invoke(["--chip", "ngspice", "--out", str(run), *args])
     assert isinstance(result.exception, BrunoHilError), result.output

@@ -130,7 +130,8 @@ def test_chip_selection() -> None:
     with pytest.raises(ConfigError, match="unknown chip"):
         load_config(None, ["chip=fpga"])
     with pytest.raises(ConfigError, match=r"network\.neuron = 'lif'"):
-        load_config(None, ["network.neuron=lif"])
+        load_config(None, ["network.neuron=lif", "hil.layers=syn_out,output"])
+    assert load_config(None, ["network.neuron=lif"]).hil.layers == ("syn_out",)  # crossbar only
 
 
 def test_build_dataset_applies_the_subset(loop: ModuleType) -> None:

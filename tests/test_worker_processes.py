@@ -19,6 +19,7 @@ TINY = set_args(
     "training.progress=false",
     "hil.surrogate_epochs=0",
     "hil.samples_per_epoch=2",
+    "hil.layers=syn_out,output",
 )
 
 

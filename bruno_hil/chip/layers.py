@@ -29,8 +29,9 @@ SPIKE_INPUTS: frozenset[SynapseLayer] = frozenset({"syn_out"})
 """Crossbars whose inputs are spike counts (read pulses), not analog drives (a DAC)."""
 DRAW_KEYS: dict[LayerName, int] = {"hidden": 0, "output": 1, "syn_in": 100, "syn_out": 101}
 """The seed key of each layer's device draws (with the chip's seed)."""
-DEFAULT_CHIP_LAYERS: tuple[LayerName, ...] = ("syn_out", "output")
-"""What runs on the chip by default: the output crossbar and the output neurons."""
+DEFAULT_CHIP_LAYERS: tuple[LayerName, ...] = ("syn_out",)
+"""What runs on the chip by default: the output crossbar (cheap enough for whole epochs in
+the loop; the neuron circuits cost seconds per sample, ``docs/chip.md``)."""
 
 
 def parse_layers(key: str, value: str | Iterable[str]) -> tuple[LayerName, ...]:

@@ -45,15 +45,17 @@ class HilConfig:
     surrogate_epochs: int = 8
     """Epochs trained in the torch surrogate before the chip takes over the forward pass
     (0: in the loop from the start)."""
-    samples_per_epoch: int | None = 27
-    """In-the-loop epochs use at most this many training samples (None: all)."""
+    samples_per_epoch: int | None = None
+    """In-the-loop epochs use at most this many training samples (None: all; with neuron
+    layers on an ngspice chip each sample costs seconds, so a budget is usual there)."""
     deployed_test: bool = True
     """Test the surrogate-trained weights on the chip before the first in-the-loop step
     (the deployment baseline that the in-the-loop epochs are measured against; a whole
     test pass on the chip)."""
-    variability_cv: float = 0.0
+    variability_cv: float = 0.1
     """Device-to-device variability of the chip's FeCap neurons and RRAM conductances
-    (relative std, drawn once per device)."""
+    (relative std, drawn once per device; 0: an ideal chip). The default 10 % makes the
+    simulated chip differ from the model, as a fabricated one does."""
     program_every: int = 1
     """Optimizer steps between reprogrammings of the chip's crossbars (they are always
     reprogrammed before an evaluation)."""

@@ -199,7 +199,7 @@ the exact gradient, for gradient studies)."""
 class TrainingConfig:
     """Optimisation: Adamax on the cross-entropy of output spike counts."""
 
-    epochs: int = 9
+    epochs: int = 10
     batch_size: int = 32
     lr: float = 1e-2
     """Adamax learning rate (the peak, with a schedule). 1e-2 with the LIF-hidden recipe
