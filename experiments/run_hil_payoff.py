@@ -11,8 +11,9 @@ For each seed:
 4. **control**: continue training for the same number of epochs in software (on the full
    training set: more data than the in-the-loop arm), then deploy on the variable chip.
 
-The chip runs ``hil.layers`` (default: the output crossbar and the output neurons). The
-test set is ``--max-test`` samples. Prints a Markdown table (mean and std over seeds) and
+The chip runs ``hil.layers`` (default: the output crossbar; ``--set
+hil.layers=syn_out,output`` adds the output neurons). The test set is ``--max-test``
+samples. Prints a Markdown table (mean and std over seeds) and
 writes ``<out>/payoff.csv``::
 
     .venv/bin/python experiments/run_hil_payoff.py --seeds 0 1 2 --out runs/payoff

@@ -22,6 +22,7 @@ import pandas as pd
 from bruno_hil.neurons.felif import FeLIFLayer
 from bruno_hil.training import Trainer, load_config
 from bruno_hil.training.loop import CHECKPOINT_FILE
+from bruno_hil.training.report import BASELINE_LABELS
 
 
 def run_one(base: Path | None, sets: list[str], run_dir: Path) -> dict:
@@ -43,6 +44,7 @@ def run_one(base: Path | None, sets: list[str], run_dir: Path) -> dict:
     summary["fine_test_acc"] = (
         trainer.evaluate(None)["test_acc"] if felif_layers else summary["test_acc"]
     )
+    summary.update(summary.pop("baselines"))  # one column per simple classifier
     return summary
 
 
@@ -66,7 +68,12 @@ def table(results: pd.DataFrame) -> str:
             for c in ("test_acc", "fine_test_acc", "best_test_acc", "train_acc")
         ]
         lines.append(f"| {neuron} | {mode} | {bits} | {len(group)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    same_split = ", ".join(
+        f"{label} {results[key].mean():.3f}"
+        for key, label in BASELINE_LABELS.items()
+        if key in results
+    )
+    return "\n".join([*lines, "", f"Simple classifiers on the same splits: {same_split}."])
 
 
 def main() -> None:

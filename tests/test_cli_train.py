@@ -16,7 +16,11 @@ from tiny_run import TINY_SETS
 
 import bruno_hil.cli.train  # noqa: F401  (registers the command)
 from bruno_hil.cli import app
+from bruno_hil.datasets.baselines import baseline_accuracies
 from bruno_hil.errors import BrunoHilError
+from bruno_hil.training.config import load_config
+from bruno_hil.training.loop import build_dataset
+from bruno_hil.training.report import BASELINE_LABELS
 
 TINY = [arg for item in [*TINY_SETS, "training.epochs=2"] for arg in ("--set", item)]
 
@@ -55,6 +59,23 @@ def test_train_prints_a_line_per_epoch_and_a_summary_table(tmp_path: Path, capsy
     assert table[1].split() == ["surrogate"]
     assert table[2].split() == ["test", "accuracy", f"{metrics['test_acc'].iloc[-1]:.3f}"]
     assert "{" not in out and "chip samples" not in out
+
+
+def test_the_summary_names_simple_classifiers_on_the_same_split(tmp_path: Path) -> None:
+    """The table and --json carry 1-NN, logistic regression and nearest class mean, fitted
+    on this run's own training split and scored on its test split."""
+    result = _invoke(["--chip", "surrogate", "--out", str(tmp_path / "run"), *TINY, "--json"])
+    assert result.exit_code == 0, result.output
+    config = load_config(tmp_path / "run" / "config.yaml")
+    expected = baseline_accuracies(build_dataset(config.data))
+    assert _last_json(result.output)["baselines"] == pytest.approx(expected)
+    assert expected["nearest_class_mean_acc"] > 1 / 27  # they learn something on 27 samples
+    table = _invoke(["--resume", str(tmp_path / "run")]).output.splitlines()
+    start = table.index(next(line for line in table if "same split, simple classifiers" in line))
+    rows = [line.rsplit(maxsplit=1) for line in table[start + 1 : start + 4]]
+    assert [(name.strip(), float(acc)) for name, acc in rows] == [
+        (BASELINE_LABELS[key], pytest.approx(acc, abs=5e-4)) for key, acc in expected.items()
+    ]
 
 
 def test_default_run_folder_is_under_runs(tmp_path: Path, monkeypatch) -> None:

@@ -16,6 +16,7 @@ import pickle
 import random
 import sys
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -27,6 +28,7 @@ from tqdm import tqdm
 
 from bruno_hil.chip import Chip, Fidelity
 from bruno_hil.datasets import BrailleSpec, Dataset, RandmanSpec, make_braille, make_randman
+from bruno_hil.datasets.baselines import baseline_accuracies
 from bruno_hil.datasets.japanese_vowels import make_japanese_vowels
 from bruno_hil.errors import BrunoHilError
 from bruno_hil.folders import writable_folder
@@ -530,6 +532,12 @@ class Trainer:
             plots.save(fig, self.run_dir / name)
         return figures
 
+    @cached_property
+    def baselines(self) -> dict[str, float]:
+        """Test accuracies of simple classifiers on this run's split (the bar the network
+        must clear, :func:`~bruno_hil.datasets.baselines.baseline_accuracies`)."""
+        return baseline_accuracies(self.data)
+
     def summary(self) -> dict[str, Any]:
         """The final figures of the run so far."""
         tested = [row for row in self.history if "test_acc" in row]
@@ -545,6 +553,7 @@ class Trainer:
             "n_train": len(self.data.y_train),
             "n_test": len(self.data.y_test),
             "chance": 1.0 / self.data.n_classes,
+            "baselines": self.baselines,
             "train_loss": last.get("train_loss"),
             "train_acc": last.get("train_acc"),
             "test_loss": tested[-1]["test_loss"] if tested else None,

@@ -66,10 +66,19 @@ def _row(label: str, *cells: str) -> str:
     return f"  {label:<34}" + "".join(f"{cell:>11}" for cell in cells)
 
 
+BASELINE_LABELS: dict[str, str] = {
+    "nearest_neighbour_acc": "1-nearest neighbour",
+    "logistic_regression_acc": "logistic regression",
+    "nearest_class_mean_acc": "nearest class mean",
+}
+"""The table's name of each simple classifier (:mod:`bruno_hil.datasets.baselines`)."""
+
+
 def summary_table(summary: dict[str, Any]) -> str:
     """The final figures of :meth:`~bruno_hil.training.Trainer.summary` as a table: test
-    accuracy on the chip next to the surrogate's on the same weights and inputs, their
-    agreement and fidelity, and the time and failures of the chip."""
+    accuracy on the chip next to the surrogate's on the same weights and inputs, simple
+    classifiers on the same split, the chip's agreement and fidelity, and its time and
+    failures."""
     state = "complete" if summary["complete"] else "stopped, resumable"
     lines = [
         f"run {summary['run_dir']}: {summary['epochs_done']}/{summary['epochs']} epochs"
@@ -98,6 +107,12 @@ def summary_table(summary: dict[str, Any]) -> str:
         _row("last train accuracy", _acc(summary["train_acc"])),
         _row("training time [s]", f"{summary['train_time_s']:.1f}"),
     ]
+    if summary.get("baselines"):
+        lines.append(_row("same split, simple classifiers"))
+        lines += [
+            _row(f"  {BASELINE_LABELS[key]}", _acc(acc))
+            for key, acc in summary["baselines"].items()
+        ]
     if on_chip:
         lines += [
             _row("prediction agreement chip/surr.", _acc(summary["chip_surrogate_agreement"])),
@@ -133,4 +148,4 @@ def summary_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["chip_phase_message", "deployed_line", "epoch_line", "summary_table"]
+__all__ = ["BASELINE_LABELS", "chip_phase_message", "deployed_line", "epoch_line", "summary_table"]
