@@ -52,6 +52,19 @@ def test_defaults_need_no_file() -> None:
     assert config.chip == "ngspice" and config.data.name == "braille"
 
 
+def test_the_main_job_trains_whole_epochs_in_the_loop_on_a_varied_chip(loop) -> None:
+    """The defaults are the demo of issue 18: >= 108 test samples, a deployed test, then at
+    least 2 whole training epochs with the chip in the forward pass, and a chip that differs
+    from the model (device variability), so that the loop has something to correct."""
+    config = load_config()
+    data = loop.build_dataset(config.data)
+    assert len(data.y_test) >= 108 and len(data.y_train) >= 2000
+    hil = config.hil
+    assert config.training.epochs - hil.surrogate_epochs >= 2
+    assert hil.samples_per_epoch is None and hil.deployed_test
+    assert hil.variability_cv > 0 and hil.layers == ("syn_out",)
+
+
 def test_yaml_file_and_sets_override_defaults(tmp_path: Path) -> None:
     path = tmp_path / "exp.yaml"
     path.write_text(
