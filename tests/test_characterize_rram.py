@@ -79,6 +79,21 @@ def test_set_voltage_grows_with_sweep_rate() -> None:
     assert v_set[1] > v_set[0] + 0.1
 
 
+def test_a_field_gated_cell_sets_in_the_hfox_band_at_any_sweep_rate() -> None:
+    """With the field gate (RRAMParams.field_gated) V_set lies in 0.5-1.5 V at 1 V/s and
+    moves < 20 % at 100 V/s; the gradual RESET still opens a > 10x window."""
+    figures = {}
+    for rate in (1.0, 100.0):
+        backend = open_backend("ngspice", sweep_rate_V_per_s=rate)
+        run = characterize_rram(
+            backend, RRAMParams.field_gated(), v_max_V=1.5, v_min_V=-1.5, n_pulses=0
+        )
+        figures[rate] = run.iv_figures
+    assert 0.5 < figures[1.0].v_set_V < 1.5
+    assert figures[100.0].v_set_V == pytest.approx(figures[1.0].v_set_V, rel=0.2)
+    assert figures[1.0].on_off_ratio > 10 and figures[1.0].i_max_A == pytest.approx(100e-6)
+
+
 def test_levels_rule() -> None:
     # 1 % steps are within 3 sigma of a 2 % read noise; 20 % steps are not
     assert distinguishable_levels([1.0, 1.01, 1.02, 1.03]) == 1

@@ -159,7 +159,15 @@ def test_fecap_vacask_and_ngspice_agree(tmp_path: Path) -> None:
     np.testing.assert_allclose(t_switch, _crossings_s(ng, 0.0), rtol=1e-6)
 
 
-@pytest.mark.parametrize("params", [RRAMParams(), RRAMParams(gamma=14.0, e_a_eV=0.55)])
+@pytest.mark.parametrize(
+    "params",
+    [
+        RRAMParams(),
+        RRAMParams.field_gated(),
+        RRAMParams(gamma=14.0, e_a_eV=0.55, beta=0.6, f_min_V_per_m=0.9e9, r_th_K_per_W=2.1e3),
+    ],
+    ids=["defaults", "field-gated", "alt"],
+)
 def test_rram_vacask_and_ngspice_agree(tmp_path: Path, params: RRAMParams) -> None:
     # a SET pulse (+1.5 V) then a RESET pulse (-1.5 V), 20 us each with 2 us edges
     pulses = ((1.5, 5e-6, 2e-6, 2e-6, 20e-6), (1.5, 40e-6, 2e-6, 2e-6, 20e-6))
@@ -174,9 +182,10 @@ def test_rram_vacask_and_ngspice_agree(tmp_path: Path, params: RRAMParams) -> No
     # SET to g_min, then RESET back to g_max [nm]
     assert g_vc.min() == pytest.approx(params.g_min_m * 1e9, abs=1e-3)
     assert g_vc[-1] == pytest.approx(params.g_max_m * 1e9, abs=1e-3)
-    assert np.max(np.abs(g_vc - g_ng)) < 5e-3  # nm, while the gap moves at ~1e8 nm/s
-    t_mid = _crossings_s(vc, 0.5 * (params.g_min_m + params.g_max_m) * 1e9)
-    assert t_mid.size == 2  # SET, then RESET
-    np.testing.assert_allclose(
-        t_mid, _crossings_s(ng, 0.5 * (params.g_min_m + params.g_max_m) * 1e9), rtol=1e-4
-    )
+    # a field-gated SET self-accelerates (the gap moves at up to ~1e9 nm/s), so compare
+    # when the two reach each level of the gap: within 1 ns, SET then RESET
+    for level in np.linspace(params.g_min_m, params.g_max_m, 9)[1:-1] * 1e9:
+        t_vc = _crossings_s(vc, level)
+        assert t_vc.size == 2, level
+        np.testing.assert_allclose(t_vc, _crossings_s(ng, level), rtol=0.0, atol=1e-9)
+    assert np.max(np.abs(g_vc - g_ng)[(t < 6e-6) | (t > 9e-6) & (t < 40e-6)]) < 1e-3  # nm

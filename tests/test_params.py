@@ -44,7 +44,8 @@ def test_rram_defaults_have_on_off_ratio_above_ten_and_set_with_positive_voltage
     i_off = rram_current_A(read, d.g_max_m, d).item()
     assert i_on / i_off == pytest.approx(math.exp((r.g_max_m - r.g_min_m) / r.g_0_m))
     assert i_on / i_off > 10
-    rate = gap_rate_m_per_s(torch.tensor([1.2, -1.2, 0.1], dtype=torch.float64), d).tolist()
+    volts = torch.tensor([1.2, -1.2, 0.1], dtype=torch.float64)
+    rate = gap_rate_m_per_s(volts, d.g_max_m, d).tolist()
     assert rate[0] < 0 < rate[1]  # SET shrinks the gap
     # read disturb: a 10 us read pulse at 0.1 V moves the gap by < 1e-4 of its window
     assert abs(rate[2]) * 10e-6 < 1e-4 * (r.g_max_m - r.g_min_m)

@@ -118,7 +118,7 @@ def _exact_gap_m(d: RRAMTensors, gap_m: float, v_V: float, h_s: float, i_c: floa
     def rate(_: float, g: np.ndarray) -> list[float]:
         v_c = compliance_voltage_V(_t(g[0]), d, _t(i_c)).item()
         cell = _t(float(np.clip(v_V, -v_c, v_c)))
-        return [mean_gap_rate_m_per_s(cell, cell, d).item()]
+        return [mean_gap_rate_m_per_s(cell, cell, _t(g[0]), d).item()]
 
     sol = solve_ivp(rate, (0.0, h_s), [gap_m], method="Radau", rtol=1e-10, atol=1e-16)
     return float(np.clip(sol.y[0, -1], d.g_min_m.item(), d.g_max_m.item()))
