@@ -56,19 +56,20 @@ class RRAMTensors(DeviceTensors[RRAMParams]):
     """RRAM cells: each :class:`RRAMParams` field as a float64 tensor that broadcasts
     against the state (one value per cell, or a scalar)."""
 
+    def fixed_zero(self, name: str) -> bool:
+        """Whether field ``name`` is known to be 0 everywhere (a field being fitted, a
+        transformed tensor whose value cannot be read here, counts as not zero)."""
+        try:
+            return bool((getattr(self, name) == 0.0).all())
+        except RuntimeError:  # a functorch-transformed tensor
+            return False
+
     @property
     def voltage_only_law(self) -> bool:
         """Whether the velocity depends on the voltage alone (no gate, no gap-dependent
         enhancement, no self-heating): fixed zeros of ``f_min_V_per_m``, ``beta`` and
-        ``r_th_K_per_W``. Then a step has a closed form. A field being fitted (a
-        transformed tensor whose value cannot be read) counts as not zero."""
-        try:
-            return all(
-                bool((getattr(self, n) == 0.0).all())
-                for n in ("f_min_V_per_m", "beta", "r_th_K_per_W")
-            )
-        except RuntimeError:  # a functorch-transformed tensor: its value is not known here
-            return False
+        ``r_th_K_per_W``. Then a step has a closed form."""
+        return all(self.fixed_zero(n) for n in ("f_min_V_per_m", "beta", "r_th_K_per_W"))
 
 
 def rram_current_A(v_V: torch.Tensor, gap_m: torch.Tensor, d: RRAMTensors) -> torch.Tensor:
@@ -83,6 +84,8 @@ def enhancement(gap_m: torch.Tensor, d: RRAMTensors) -> torch.Tensor:
 
 def cell_temperature_K(v_V: torch.Tensor, gap_m: torch.Tensor, d: RRAMTensors) -> torch.Tensor:
     """The filament temperature [K]: ambient plus ``r_th*|V*I|`` (self-heating)."""
+    if d.fixed_zero("r_th_K_per_W"):
+        return d.temperature_K
     return d.temperature_K + d.r_th_K_per_W * (v_V * rram_current_A(v_V, gap_m, d)).abs()
 
 
@@ -193,8 +196,9 @@ def integrate_gap_m(
     g0 = gap_m.expand(shape)
     frac = torch.linspace(0.0, 1.0, GAP_NODES, dtype=DTYPE).reshape(-1, *([1] * len(shape)))
     nodes = (d.g_min_m + (d.g_max_m - d.g_min_m) * frac).expand(GAP_NODES, *shape)
-    rate0 = rate(g0)
-    ln0, ln_nodes = _ln_speed(rate0), _ln_speed(rate(nodes))
+    rates = rate(torch.cat([g0.unsqueeze(0), nodes]))  # the start and the grid at once
+    rate0, ln_all = rates[0], _ln_speed(rates)
+    ln0, ln_nodes = ln_all[0], ln_all[1:]
     down = rate0 < 0.0  # SET: towards g_min; the path runs through the segments top-down
     lo, hi = nodes[:-1], nodes[1:]
     ln_lo, ln_hi = ln_nodes[:-1], ln_nodes[1:]
