@@ -23,12 +23,13 @@ resolution. Everything is float64.
 compliance (a programming pulse: the cell voltage is the source's until the current
 reaches the compliance, then the voltage :func:`compliance_voltage_V` that draws exactly
 the compliance, which depends on the gap), with the same integrator in either regime.
+A voltage-only law (no gate, no gap-dependent enhancement, no self-heating: the defaults)
+steps in closed form instead (``RRAMTensors.voltage_only_law``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -63,6 +64,22 @@ class RRAMTensors(DeviceTensors[RRAMParams]):
             return bool((getattr(self, name) == 0.0).all())
         except RuntimeError:  # a functorch-transformed tensor
             return False
+
+    @property
+    def kt_eV(self) -> torch.Tensor:
+        """Thermal energy ``k_B*T`` [eV] at the ambient temperature."""
+        return K_B_EV_PER_K * self.temperature_K
+
+    @property
+    def field_factor_per_V(self) -> torch.Tensor:
+        """``k = gamma*a_0/(t_ox*kT)`` [1/V] at the ambient temperature: the voltage scale
+        of the gap velocity of a voltage-only law."""
+        return self.gamma * self.a_0_m / (self.t_ox_m * self.kt_eV)
+
+    @property
+    def velocity_m_per_s(self) -> torch.Tensor:
+        """``vel_0*exp(-e_a/kT)`` [m/s], the velocity prefactor at the ambient temperature."""
+        return self.vel_0_m_per_s * torch.exp(-self.e_a_eV / self.kt_eV)
 
     @property
     def voltage_only_law(self) -> bool:
@@ -135,11 +152,9 @@ def _voltage_only_ramp_mean(
 ) -> torch.Tensor:
     """The exact ramp mean [m/s] of the ungated, isothermal law ``-c*sinh(k*V)``:
     ``-c*sinh(k*V_mid)*sinh(x)/x`` with ``x = k*(V_end - V_start)/2``."""
-    kt = K_B_EV_PER_K * d.temperature_K
-    k = d.gamma * d.a_0_m / (d.t_ox_m * kt)
+    k = d.field_factor_per_V
     v_mid = 0.5 * (v_start_V + v_end_V)
-    speed = d.vel_0_m_per_s * torch.exp(-d.e_a_eV / kt)
-    return -speed * torch.sinh(k * v_mid) * _sinhc(0.5 * k * (v_end_V - v_start_V))
+    return -d.velocity_m_per_s * torch.sinh(k * v_mid) * _sinhc(0.5 * k * (v_end_V - v_start_V))
 
 
 RateOfGap = Callable[[torch.Tensor], torch.Tensor]
@@ -268,26 +283,16 @@ def compliance_gap_m(v_V: torch.Tensor, d: RRAMTensors, compliance_A: torch.Tens
     return d.g_0_m * torch.log(d.i_0_A * torch.sinh(drive / d.v_0_V) / compliance_A)
 
 
-class _HeldCompliance(NamedTuple):
-    """The cell, its compliance [A], the regime boundary gap [m] and the drive's sign."""
-
-    d: RRAMTensors
-    compliance_A: torch.Tensor
-    boundary: torch.Tensor
-    sign: torch.Tensor
-
-
 def _voltage_only_held_rate(
     gap_m: torch.Tensor, sign: torch.Tensor, d: RRAMTensors, i_c: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """For a voltage-only law: the velocity [m/s] in compliance (the cell at
     ``sign*compliance_voltage``) and ``m = d ln|velocity| / d gap`` [1/m] (> 0: a smaller
     gap means a lower cell voltage), both in closed form."""
-    kt = K_B_EV_PER_K * d.temperature_K
-    k = d.gamma * d.a_0_m / (d.t_ox_m * kt)
+    k = d.field_factor_per_V
     y = i_c / d.i_0_A * torch.exp(gap_m / d.g_0_m)
     v_c = d.v_0_V * torch.asinh(y)
-    rate = -sign * d.vel_0_m_per_s * torch.exp(-d.e_a_eV / kt) * torch.sinh(k * v_c)
+    rate = -sign * d.velocity_m_per_s * torch.sinh(k * v_c)
     dv_dg = d.v_0_V / d.g_0_m * y / torch.sqrt(1.0 + y * y)
     return rate, k / torch.tanh(k * v_c) * dv_dg
 
@@ -300,14 +305,20 @@ def _exponential_move(rate: torch.Tensor, m: torch.Tensor, h_s: torch.Tensor) ->
 
 
 def _voltage_only_step_in_compliance(
-    gap_m: torch.Tensor, free_rate: torch.Tensor, h_s: torch.Tensor, held: _HeldCompliance
+    gap_m: torch.Tensor,
+    free_rate: torch.Tensor,
+    h_s: torch.Tensor,
+    d: RRAMTensors,
+    compliance_A: torch.Tensor,
+    boundary: torch.Tensor,
+    sign: torch.Tensor,
 ) -> torch.Tensor:
     """:func:`rram_step_in_compliance` for a voltage-only law (free velocity
     ``free_rate`` [m/s] over the step), in closed form: free motion is linear in time, the
     compliance-held one nearly ``exp(m*g)`` (an exponential integrator from the local rate
     and ``m``, within 1e-3 nm of the exact ODE over a whole pulse level), a crossing of the
-    regime boundary split at the time it is reached."""
-    d, compliance_A, boundary, sign = held
+    regime boundary split at the time it is reached (``boundary`` [m], the drive's
+    ``sign``: see :func:`rram_step_in_compliance`)."""
     clamped = gap_m < boundary
     # below compliance at the start: free, possibly entering compliance (SET)
     free_end = gap_m + h_s * free_rate
@@ -355,8 +366,9 @@ def rram_step_in_compliance(
     boundary = compliance_gap_m(peak, d, compliance_A)
     if d.voltage_only_law:
         free_rate = _voltage_only_ramp_mean(v_start_V, v_end_V, d)
-        held = _HeldCompliance(d, compliance_A, boundary, sign)
-        return _voltage_only_step_in_compliance(gap_m, free_rate, h_s, held)
+        return _voltage_only_step_in_compliance(
+            gap_m, free_rate, h_s, d, compliance_A, boundary, sign
+        )
 
     def law(g: torch.Tensor) -> torch.Tensor:
         held = gap_rate_m_per_s(sign * compliance_voltage_V(g, d, compliance_A), g, d)
